@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# nf-ftp-sym: symmetric FTP conntrack and NAT helpers.
+#
+#   make            build both modules against the newest installed headers
+#   make check      everything CI runs: deps, build, lint, unit, fuzz, VM tests
+#
+# Kbuild reads ./Kbuild; this file is only the wrapper around it.
+
+# The running kernel may have no headers (or no module support at all), so
+# default to the newest headers that are installed rather than uname -r.
+KERNELRELEASE ?= $(shell ls -1d /lib/modules/*/build 2>/dev/null | \
+			 sed 's|/lib/modules/||;s|/build||' | sort -V | tail -n 1)
+KDIR ?= /lib/modules/$(KERNELRELEASE)/build
+
+FUZZ_TIME ?= 60
+FUZZ_SMOKE_TIME ?= 20
+# Extra arguments for the VM runner, e.g. VM_ARGS="--kernel-dir DIR".
+VM_ARGS ?=
+# Selftests to run (default: all), e.g. TESTS=selftests/nf_ftp_sym_load.sh
+TESTS ?=
+DEPMOD ?= depmod
+CACHE ?= $(CURDIR)/.cache
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# The CI build: extra warnings, and any warning fails it.
+modules-strict:
+	@mkdir -p $(CACHE)
+	@rc=0; $(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules \
+		> $(CACHE)/build.log 2>&1 || rc=$$?; cat $(CACHE)/build.log; \
+	if [ $$rc -ne 0 ] || grep -qE 'warning:|error:' $(CACHE)/build.log; \
+	then echo "build: failed or warned (W=1)"; exit 1; fi
+
+modules_install install-modules: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
+	$(DEPMOD) -a $(KERNELRELEASE)
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C tests/unit clean
+	$(MAKE) -C tests/fuzz clean
+
+deps:
+	scripts/deps.sh
+
+lint:
+	scripts/lint.sh
+
+unit:
+	$(MAKE) -C tests/unit run
+
+fuzz:
+	$(MAKE) -C tests/fuzz run FUZZ_TIME=$(FUZZ_TIME)
+
+fuzz-replay:
+	$(MAKE) -C tests/fuzz replay
+
+selftest: modules
+	NF_FTP_SYM_KO_DIR=$(CURDIR) selftests/vm/run $(VM_ARGS) -- \
+		selftests/run $(TESTS)
+
+# What CI runs, and the README's test command.
+check: deps
+	$(MAKE) modules-strict
+	$(MAKE) lint
+	$(MAKE) unit
+	$(MAKE) fuzz-replay
+	$(MAKE) fuzz FUZZ_TIME=$(FUZZ_SMOKE_TIME)
+	$(MAKE) selftest
+
+.PHONY: all modules modules-strict modules_install install-modules clean \
+	deps lint unit fuzz fuzz-replay selftest check
