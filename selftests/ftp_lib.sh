@@ -1,0 +1,185 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
+#
+# FTP pieces shared by the selftests, on top of lib.sh: real servers
+# (vsftpd, pyftpdlib), real clients (curl, lftp), the scripted peer
+# (ftp_peer.py) and router rulesets.  Source lib.sh first.
+#
+# Modes are named after what goes over the control connection:
+#   port  active, PORT command      eprt  active, EPRT command
+#   pasv  passive, PASV/227         epsv  passive, EPSV/229
+
+FTP_PEER=$NF_FTP_SYM_SELFTESTS/ftp_peer.py
+FTP_DIR=
+FTP_FILE_SHA=
+
+# ftp_make_root: a directory tree for the servers: root/file.bin (random),
+# root/up/ writable by the ftp user, and an empty secure_chroot_dir.
+ftp_make_root() {
+	FTP_DIR=$(mktemp -d /tmp/nf-ftp-sym.XXXXXX)
+	cleanup_register rm -rf "$FTP_DIR"
+	mkdir -p "$FTP_DIR/root/up" "$FTP_DIR/empty" "$FTP_DIR/client"
+	head -c "${1:-262144}" /dev/urandom >"$FTP_DIR/root/file.bin"
+	chmod 755 "$FTP_DIR" "$FTP_DIR/root"
+	chmod 777 "$FTP_DIR/root/up"
+	chown ftp "$FTP_DIR/root/up" 2>/dev/null || true
+	FTP_FILE_SHA=$(sha256sum "$FTP_DIR/root/file.bin")
+	FTP_FILE_SHA=${FTP_FILE_SHA%% *}
+}
+
+# start_vsftpd NS [CONFIG-LINE...]: anonymous vsftpd on port 21 (v4 and
+# v6), downloads from FTP_DIR/root, uploads into up/.
+start_vsftpd() {
+	local ns=$1 conf pid
+
+	shift
+	conf="$FTP_DIR/vsftpd.$ns.conf"
+	cat >"$conf" <<EOF
+listen=NO
+listen_ipv6=YES
+background=NO
+anonymous_enable=YES
+local_enable=NO
+write_enable=YES
+anon_upload_enable=YES
+anon_other_write_enable=YES
+anon_umask=022
+no_anon_password=YES
+anon_root=$FTP_DIR/root
+secure_chroot_dir=$FTP_DIR/empty
+seccomp_sandbox=NO
+isolate_network=NO
+pasv_enable=YES
+port_enable=YES
+pasv_min_port=40000
+pasv_max_port=40999
+connect_from_port_20=NO
+dirmessage_enable=NO
+xferlog_enable=NO
+use_localtime=NO
+idle_session_timeout=600
+data_connection_timeout=300
+EOF
+	printf '%s\n' "$@" >>"$conf"
+	ip netns exec "$ns" vsftpd "$conf" &
+	pid=$!
+	cleanup_pid "$pid"
+	if ! wait_listener "$ns" 21; then
+		fail "vsftpd did not start in $ns"
+		return 1
+	fi
+	echo "$pid"
+}
+
+# ftp_url FAMILY HOST PATH
+ftp_url() {
+	if [[ $1 == 6 ]]; then
+		echo "ftp://[$2]/$3"
+	else
+		echo "ftp://$2/$3"
+	fi
+}
+
+# curl_ftp NS MODE FAMILY HOST get|put [LIMIT-SECONDS] [EXTRA-CURL-ARGS...]
+# Download file.bin into FTP_DIR/client/ or upload it into up/; checks the
+# checksum.  Returns 0 on a complete, correct transfer.
+curl_ftp() {
+	local ns=$1 mode=$2 fam=$3 host=$4 op=$5 limit=${6:-20} out name sha
+	local -a args
+
+	shift 6 2>/dev/null || shift $#
+	args=(-s -S --max-time "$(scaled_s "$limit")"
+	      --connect-timeout "$(scaled_s 5)" -"$fam")
+	case $mode in
+	port) args+=(--ftp-port - --disable-eprt) ;;
+	eprt) args+=(--ftp-port -) ;;
+	pasv) args+=(--ftp-pasv --disable-epsv) ;;
+	epsv) args+=(--ftp-pasv) ;;
+	esac
+	name=$mode.$fam.$RANDOM
+	if [[ $op == get ]]; then
+		out="$FTP_DIR/client/$name"
+		ip netns exec "$ns" curl "${args[@]}" "$@" -o "$out" \
+			"$(ftp_url "$fam" "$host" file.bin)" || return 1
+	else
+		ip netns exec "$ns" curl "${args[@]}" "$@" \
+			-T "$FTP_DIR/root/file.bin" \
+			"$(ftp_url "$fam" "$host" "up/$name")" || return 1
+		out="$FTP_DIR/root/up/$name"
+	fi
+	sha=$(sha256sum "$out" 2>/dev/null)
+	[[ ${sha%% *} == "$FTP_FILE_SHA" ]]
+}
+
+# lftp_ftp NS MODE FAMILY HOST get|put [LIMIT-SECONDS]
+lftp_ftp() {
+	local ns=$1 mode=$2 fam=$3 host=$4 op=$5 limit=${6:-20} name sha out
+	local set url
+
+	set="set net:timeout $(scaled_s 5); set net:max-retries 1;"
+	set+=" set net:reconnect-interval-base 1; set ftp:ssl-allow no;"
+	set+=" set cmd:fail-exit yes; set xfer:clobber yes;"
+	case $mode in
+	port | eprt) set+=" set ftp:passive-mode off;" ;;
+	pasv) set+=" set ftp:passive-mode on; set ftp:prefer-epsv no;" ;;
+	epsv) set+=" set ftp:passive-mode on; set ftp:prefer-epsv yes;" ;;
+	esac
+	if [[ $fam == 6 ]]; then
+		url="ftp://anonymous:x@[$host]"
+	else
+		url="ftp://anonymous:x@$host"
+	fi
+	name=$mode.$fam.lftp.$RANDOM
+	if [[ $op == get ]]; then
+		out="$FTP_DIR/client/$name"
+		timeout "$(scaled_s "$limit")" ip netns exec "$ns" lftp -c \
+			"$set open $url; get file.bin -o $out" \
+			</dev/null >/dev/null 2>&1 || return 1
+	else
+		timeout "$(scaled_s "$limit")" ip netns exec "$ns" lftp -c \
+			"$set open $url; put $FTP_DIR/root/file.bin -o up/$name" \
+			</dev/null >/dev/null 2>&1 || return 1
+		out="$FTP_DIR/root/up/$name"
+	fi
+	sha=$(sha256sum "$out" 2>/dev/null)
+	[[ ${sha%% *} == "$FTP_FILE_SHA" ]]
+}
+
+# router_filter NS [HELPER-TYPE] [PORTS]: a strict firewall on the router:
+# forward policy drop, established/related accepted, new connections only
+# to the control port(s).  With HELPER-TYPE ("ftp-sym" or "ftp"), a ct
+# helper object of that type is attached to control connections in
+# prerouting (before any DNAT).  Without it, no helper: the negative
+# control.
+router_filter() {
+	local ns=$1 type=${2:-} ports=${3:-21} attach= set=
+
+	if [[ -n $type ]]; then
+		attach="ct helper ftp { type \"$type\" protocol tcp; l3proto inet; }"
+		set="tcp dport { $ports } ct helper set \"ftp\""
+	fi
+	ip netns exec "$ns" nft -f - <<EOF || { fail "router ruleset rejected"; return 1; }
+table inet ftpsym_filter {
+	$attach
+	chain pre {
+		type filter hook prerouting priority -150; policy accept;
+		$set
+	}
+	chain forward {
+		type filter hook forward priority 0; policy drop;
+		ct state established,related accept
+		tcp dport { $ports } ct state new accept
+	}
+}
+EOF
+}
+
+# ftp_stats NS: the helper's counters in NS, "name value" per line.
+ftp_stats() {
+	ip netns exec "$1" cat /proc/net/nf_ftp_sym
+}
+
+# ftp_stat NS NAME: one counter.
+ftp_stat() {
+	ftp_stats "$1" | awk -v k="$2" '$1 == k { print $2 }'
+}

@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# nf_ftp_sym_basic.sh: active and passive FTP through a strict firewall,
+# no NAT, with the ftp-sym helper attached by an nft ct helper object.
+#
+#   client ---- router ---- server (vsftpd)
+#               forward policy drop; established,related accepted;
+#               new connections only to port 21; ct helper "ftp-sym"
+#
+# PORT, EPRT, PASV and EPSV over IPv4 and IPv6, downloads and uploads with
+# curl and lftp, checksums compared.  Negative control: with the helper
+# detached every one of these modes fails, so the helper is what opens the
+# data connections (the expectations are checked in conntrack too).
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=ftp_lib.sh
+source "$(dirname "$0")/ftp_lib.sh"
+
+checktool "nft --version" "run test without nft"
+checktool "conntrack --version" "run test without conntrack"
+checktool "curl --version" "run test without curl"
+checktool "lftp --version" "run test without lftp"
+checktool "vsftpd -v" "run test without vsftpd"
+
+load_modules
+setup_topo
+ftp_make_root
+start_vsftpd "$ns_server" >/dev/null || ksft_exit
+
+modes=(port eprt pasv epsv)
+
+# Negative control first: no helper, every mode must fail.  The attempts
+# only time out, so run them side by side.
+router_filter "$ns_router" || ksft_exit
+declare -A neg
+for fam in 4 6; do
+	[[ $fam == 4 ]] && srv=$SERVER_IP4 || srv=$SERVER_IP6
+	for mode in "${modes[@]}"; do
+		curl_ftp "$ns_client" "$mode" "$fam" "$srv" get 4 2>/dev/null &
+		neg[$fam.$mode]=$!
+	done
+done
+for key in "${!neg[@]}"; do
+	if wait "${neg[$key]}"; then
+		fail "IPv${key%.*} ${key#*.} worked without the helper: the firewall is not strict"
+	else
+		pass "IPv${key%.*} ${key#*.} fails without the helper"
+	fi
+done
+
+ip netns exec "$ns_router" nft flush ruleset
+router_filter "$ns_router" ftp-sym || ksft_exit
+
+for fam in 4 6; do
+	[[ $fam == 4 ]] && srv=$SERVER_IP4 || srv=$SERVER_IP6
+	for mode in "${modes[@]}"; do
+		for op in get put; do
+			if curl_ftp "$ns_client" "$mode" "$fam" "$srv" "$op"; then
+				pass "curl IPv$fam $mode $op"
+			else
+				fail "curl IPv$fam $mode $op"
+			fi
+		done
+	done
+	# lftp speaks EPRT only over IPv6, PORT only over IPv4.
+	for mode in port pasv epsv; do
+		for op in get put; do
+			if lftp_ftp "$ns_client" "$mode" "$fam" "$srv" "$op"; then
+				pass "lftp IPv$fam $mode $op"
+			else
+				fail "lftp IPv$fam $mode $op"
+			fi
+		done
+	done
+done
+
+# One expectation per transfer: 16 with curl, 12 with lftp.
+created=$(ftp_stat "$ns_router" expect_created)
+if [[ ${created:-0} -ge 28 ]]; then
+	pass "counters: $created expectations created"
+else
+	fail "counters: only ${created:-0} expectations created"
+	ftp_stats "$ns_router" >&2
+fi
+
+# The helper is really on the control connections.
+if ip netns exec "$ns_router" conntrack -L -p tcp --dport 21 2>/dev/null |
+	grep -q "helper=ftp-sym"; then
+	pass "control connections carry helper=ftp-sym"
+else
+	fail "no conntrack entry with helper=ftp-sym"
+fi
+
+ksft_exit
