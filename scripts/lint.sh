@@ -38,13 +38,14 @@ for f in "${kernel_files[@]}" "${headers[@]}"; do
 	fi
 done
 
-# The userspace tool and tests follow kernel style too.
+# The userspace tool and tests follow kernel style too, minus what only
+# the kernel provides (ARRAY_SIZE, __printf) and libFuzzer's entry name.
 mapfile -t user_c < <(git ls-files 'tools/*.c' 'tools/*.h' \
 	'tests/*.c' 'tests/*.h' 'bench/*.c' 2>/dev/null)
 for f in "${user_c[@]}"; do
 	if ! perl "$cache/scripts/checkpatch.pl" --no-tree --strict -f \
 		--terse --show-types \
-		--ignore=NEW_TYPEDEFS,PREFER_KERNEL_TYPES,SPLIT_STRING,EMBEDDED_FUNCTION_NAME \
+		--ignore=NEW_TYPEDEFS,PREFER_KERNEL_TYPES,SPLIT_STRING,EMBEDDED_FUNCTION_NAME,ARRAY_SIZE,CAMELCASE,PREFER_DEFINED_ATTRIBUTE_MACRO,STRING_FRAGMENTS \
 		"$f"; then
 		rc=1
 	fi

@@ -26,7 +26,7 @@ checktool "vsftpd -v" "run test without vsftpd"
 
 load_modules
 setup_topo
-ftp_make_root
+ftp_make_root 262144
 start_vsftpd "$ns_server" >/dev/null || ksft_exit
 
 modes=(port eprt pasv epsv)

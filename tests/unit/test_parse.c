@@ -1038,7 +1038,8 @@ static void rnd_ipv6(unsigned char *addr)
 	if (rnd() % 16 == 0) {
 		/* IPv4-mapped: inet_ntop() prints a dotted quad for it. */
 		memset(addr, 0, 10);
-		addr[10] = addr[11] = 0xff;
+		addr[10] = 0xff;
+		addr[11] = 0xff;
 	}
 }
 
@@ -1238,15 +1239,20 @@ static void test_delimiter_sweep(void)
 	struct ftp_sym_line l;
 	char line[64];
 	unsigned int d;
+	bool ok;
 	int len;
 
 	for (d = 0; d < 256; d++) {
 		/* Built by hand: the delimiter may be NUL or LF. */
 		memcpy(line, "EPRT ?1?1.2.3.4?21?\r\n", 21);
-		line[5] = line[7] = line[15] = line[18] = d;
+		line[5] = d;
+		line[7] = d;
+		line[15] = d;
+		line[18] = d;
 		len = 21;
 		parse(line, len, &l);
-		if (!!eprt_delim_ok(d) != (l.error == FTP_SYM_E_OK))
+		ok = l.error == FTP_SYM_E_OK;
+		if (!!eprt_delim_ok(d) != ok)
 			fail(&c, "EPRT delimiter 0x%02x: %s", d,
 			     ftp_sym_error_name(l.error));
 		if (!l.error && (l.delim != (char)d || l.ep.port != 21))
@@ -1577,13 +1583,15 @@ static void test_format(void)
 		char buf[FTP_SYM_TEXT_MAX];
 		unsigned int d;
 		int n, max = 0;
+		bool ok;
 
 		/* The longest text fits FTP_SYM_TEXT_MAX. */
 		memset(ep.addr, 0xff, sizeof(ep.addr));
 		for (d = 0; d < 256; d++) {
 			n = ftp_sym_format(buf, sizeof(buf), FTP_SYM_K_EPRT,
 					   (char)d, &ep);
-			if ((n > 0) != eprt_delim_ok(d))
+			ok = n > 0;
+			if (ok != eprt_delim_ok(d))
 				fail(&c, "delimiter 0x%02x: %d", d, n);
 			if (n > max)
 				max = n;
