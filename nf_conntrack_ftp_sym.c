@@ -122,6 +122,7 @@ enum ftp_sym_stat {
 	FTP_SYM_STAT_NAT_HOLD,
 	FTP_SYM_STAT_NAT_REEMIT,
 	FTP_SYM_STAT_NAT_MISSED,
+	FTP_SYM_STAT_NAT_FAILED,
 	FTP_SYM_STAT_DROP,
 	FTP_SYM_STAT_MAX
 };
@@ -155,6 +156,7 @@ static const char *const ftp_sym_stat_names[FTP_SYM_STAT_MAX] = {
 	[FTP_SYM_STAT_NAT_HOLD]		= "nat_held_lines",
 	[FTP_SYM_STAT_NAT_REEMIT]	= "nat_reemitted",
 	[FTP_SYM_STAT_NAT_MISSED]	= "nat_missed",
+	[FTP_SYM_STAT_NAT_FAILED]	= "nat_failed",
 	[FTP_SYM_STAT_DROP]		= "dropped",
 };
 
@@ -571,16 +573,11 @@ static struct ftp_sym_rec *ftp_sym_rec_new(struct ftp_sym_half *h)
 	return &h->rec[0];
 }
 
-static bool ftp_sym_addr_eq(const union nf_inet_addr *a, const u8 *b,
-			    u16 l3num)
-{
-	return !memcmp(a, b, l3num == NFPROTO_IPV4 ? 4 : 16);
-}
-
 /* Everything decided about one endpoint-bearing line. */
 struct ftp_sym_verdict {
-	bool expect;		/* create an expectation */
+	bool expect;		/* an expectation was created */
 	bool rewrite;		/* NAT must rewrite the text */
+	const char *retry;	/* NAT failed: withhold the line, say why */
 	struct ftp_sym_endpoint pub;
 };
 
@@ -599,14 +596,17 @@ static void ftp_sym_log_reject(struct ftp_sym_ctx *c, const char *what,
 				     &t->src.u3.ip6, line->ep.port);
 }
 
-/* Policy and expectation for a PORT, EPRT, 227 or 229 line. */
-static void ftp_sym_endpoint_line(struct ftp_sym_ctx *c,
-				  const struct ftp_sym_line *line,
-				  struct ftp_sym_verdict *v)
+/* Address and port policy, then the expectation, for an endpoint line
+ * whose sender is allowed to send it.
+ */
+static void ftp_sym_expect(struct ftp_sym_ctx *c,
+			   const struct ftp_sym_line *line,
+			   struct ftp_sym_verdict *v)
 {
 	struct nf_conn *ct = c->ct;
 	enum ip_conntrack_dir dir = c->dir;
 	u16 l3num = nf_ct_l3num(ct);
+	unsigned int alen = l3num == NFPROTO_IPV4 ? 4 : 16;
 	const union nf_inet_addr *own = &ct->tuplehash[dir].tuple.src.u3;
 	const union nf_inet_addr *seen = &ct->tuplehash[!dir].tuple.dst.u3;
 	const union nf_inet_addr *daddr = seen;
@@ -615,53 +615,6 @@ static void ftp_sym_endpoint_line(struct ftp_sym_ctx *c,
 	bool third_party = false;
 	__be16 port;
 	int ret;
-
-	switch (line->kind) {
-	case FTP_SYM_K_PORT:
-		ftp_sym_stat(c->fsn, FTP_SYM_STAT_PORT);
-		break;
-	case FTP_SYM_K_EPRT:
-		ftp_sym_stat(c->fsn, FTP_SYM_STAT_EPRT);
-		break;
-	case FTP_SYM_K_227:
-		ftp_sym_stat(c->fsn, FTP_SYM_STAT_227);
-		break;
-	default:
-		ftp_sym_stat(c->fsn, FTP_SYM_STAT_229);
-		break;
-	}
-
-	if (line->error != FTP_SYM_E_OK) {
-		ftp_sym_stat(c->fsn, FTP_SYM_STAT_PARSE_ERROR);
-		atomic_long_inc(&c->fsn->parse_errors[line->error]);
-		pr_debug("%s: %s\n", ftp_sym_kind_name(line->kind),
-			 ftp_sym_error_name(line->error));
-		return;
-	}
-
-	/* Commands come from the client, 227/229 from the server, and a
-	 * reply only answers a request: no unsolicited pinholes.
-	 */
-	if (ftp_sym_kind_is_command(line->kind)) {
-		if (!ftp_sym_learn_role(c, true)) {
-			ftp_sym_stat(c->fsn, FTP_SYM_STAT_REJECT_DIRECTION);
-			return;
-		}
-	} else {
-		u8 *pending = line->kind == FTP_SYM_K_227 ?
-			      &c->info->pasv_pending : &c->info->epsv_pending;
-
-		if (!ftp_sym_learn_role(c, false)) {
-			ftp_sym_stat(c->fsn, FTP_SYM_STAT_REJECT_DIRECTION);
-			return;
-		}
-		if (!*pending) {
-			ftp_sym_stat(c->fsn, FTP_SYM_STAT_REJECT_UNSOLICITED);
-			ftp_sym_log_reject(c, "unsolicited reply", line);
-			return;
-		}
-		(*pending)--;
-	}
 
 	if (line->ep.family) {
 		u16 want = line->ep.family == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
@@ -674,8 +627,8 @@ static void ftp_sym_endpoint_line(struct ftp_sym_ctx *c,
 		 * it (a server behind DNAT announcing its public address):
 		 * anything else names a third party (FTP bounce).
 		 */
-		if (!ftp_sym_addr_eq(own, line->ep.addr, l3num) &&
-		    !ftp_sym_addr_eq(seen, line->ep.addr, l3num)) {
+		if (memcmp(own, line->ep.addr, alen) &&
+		    memcmp(seen, line->ep.addr, alen)) {
 			if (!READ_ONCE(loose)) {
 				ftp_sym_stat(c->fsn,
 					     FTP_SYM_STAT_REJECT_BOUNCE);
@@ -683,8 +636,7 @@ static void ftp_sym_endpoint_line(struct ftp_sym_ctx *c,
 						   line);
 				return;
 			}
-			memcpy(&third, line->ep.addr,
-			       l3num == NFPROTO_IPV4 ? 4 : 16);
+			memcpy(&third, line->ep.addr, alen);
 			daddr = &third;
 			third_party = true;
 		}
@@ -699,8 +651,8 @@ static void ftp_sym_endpoint_line(struct ftp_sym_ctx *c,
 	exp = nf_ct_expect_alloc(ct);
 	if (!exp) {
 		ftp_sym_stat(c->fsn, FTP_SYM_STAT_EXPECT_FAILED);
-		if (c->nat)
-			c->why = "cannot allocate expectation";
+		if (c->nat && !third_party)
+			v->retry = "cannot allocate expectation";
 		return;
 	}
 
@@ -713,11 +665,12 @@ static void ftp_sym_endpoint_line(struct ftp_sym_ctx *c,
 			  IPPROTO_TCP, NULL, &port);
 	exp->expectfn = ftp_sym_expectfn;
 
+	/* A third party (loose) is not ours to translate: the text stays. */
 	if (c->nat && !third_party) {
 		ret = c->nat->expect(ct, exp, dir, &v->pub);
 		if (ret) {
 			ftp_sym_stat(c->fsn, FTP_SYM_STAT_EXPECT_FAILED);
-			c->why = "all ports in use";
+			v->retry = "all ports in use";
 		} else {
 			v->expect = true;
 			v->rewrite = true;
@@ -734,6 +687,51 @@ static void ftp_sym_endpoint_line(struct ftp_sym_ctx *c,
 	if (v->expect)
 		ftp_sym_stat(c->fsn, FTP_SYM_STAT_EXPECT_CREATED);
 	nf_ct_expect_put(exp);
+}
+
+/* Policy and expectation for a PORT, EPRT, 227 or 229 line. */
+static void ftp_sym_endpoint_line(struct ftp_sym_ctx *c,
+				  const struct ftp_sym_line *line,
+				  struct ftp_sym_verdict *v)
+{
+	static const enum ftp_sym_stat seen_stat[FTP_SYM_K_MAX] = {
+		[FTP_SYM_K_PORT]	= FTP_SYM_STAT_PORT,
+		[FTP_SYM_K_EPRT]	= FTP_SYM_STAT_EPRT,
+		[FTP_SYM_K_227]		= FTP_SYM_STAT_227,
+		[FTP_SYM_K_229]		= FTP_SYM_STAT_229,
+	};
+	u8 *pending = NULL;
+
+	ftp_sym_stat(c->fsn, seen_stat[line->kind]);
+	if (line->error != FTP_SYM_E_OK) {
+		ftp_sym_stat(c->fsn, FTP_SYM_STAT_PARSE_ERROR);
+		atomic_long_inc(&c->fsn->parse_errors[line->error]);
+		pr_debug("%s: %s\n", ftp_sym_kind_name(line->kind),
+			 ftp_sym_error_name(line->error));
+		return;
+	}
+
+	/* Commands come from the client, 227/229 from the server, and a
+	 * reply only answers a request: no unsolicited pinholes.
+	 */
+	if (!ftp_sym_learn_role(c, ftp_sym_kind_is_command(line->kind))) {
+		ftp_sym_stat(c->fsn, FTP_SYM_STAT_REJECT_DIRECTION);
+		return;
+	}
+	if (ftp_sym_kind_is_reply(line->kind)) {
+		pending = line->kind == FTP_SYM_K_227 ?
+			  &c->info->pasv_pending : &c->info->epsv_pending;
+		if (!*pending) {
+			ftp_sym_stat(c->fsn, FTP_SYM_STAT_REJECT_UNSOLICITED);
+			ftp_sym_log_reject(c, "unsolicited reply", line);
+			return;
+		}
+	}
+
+	ftp_sym_expect(c, line, v);
+	/* The reply answered its request, unless it is to be seen again. */
+	if (pending && !v->retry)
+		(*pending)--;
 }
 
 /* Roles, pending requests, TLS: the state machine of one whole line.
@@ -890,6 +888,30 @@ static void ftp_sym_note_delta(struct ftp_sym_ctx *c, struct ftp_sym_half *h,
 	h->cum += delta;
 }
 
+/* Under NAT, stop at the line starting at data offset @off: the rest of
+ * the segment is removed and left to the sender's retransmission, which we
+ * see as new bytes again.  Used when a segment needs more edits or memory
+ * than we have; sequence numbers are not affected.
+ */
+static void ftp_sym_cut(struct ftp_sym_ctx *c, unsigned int off)
+{
+	c->has_cut = true;
+	c->cut = off;
+	c->info->next_seq[c->dir] = c->seq + off;
+}
+
+/* NAT could not set up the data connection for a line (no free port, no
+ * memory): nothing of the line may leave untranslated, so it is withheld
+ * and the sender's retransmission gets another try.
+ */
+static void ftp_sym_withhold(struct ftp_sym_ctx *c, unsigned int off,
+			     const char *why)
+{
+	ftp_sym_stat(c->fsn, FTP_SYM_STAT_NAT_FAILED);
+	nf_ct_helper_log(c->skb, c->ct, "withholding a line: %s", why);
+	ftp_sym_cut(c, off);
+}
+
 /* A complete line that starts in this segment at data offset @off. */
 static void ftp_sym_inline_line(struct ftp_sym_ctx *c, unsigned int off,
 				const struct ftp_sym_line *pl)
@@ -900,6 +922,10 @@ static void ftp_sym_inline_line(struct ftp_sym_ctx *c, unsigned int off,
 	u32 start = c->seq + off;
 
 	ftp_sym_line(c, pl, &v);
+	if (v.retry) {
+		ftp_sym_withhold(c, off, v.retry);
+		return;
+	}
 	if (!v.rewrite)
 		return;
 
@@ -922,18 +948,6 @@ static void ftp_sym_inline_line(struct ftp_sym_ctx *c, unsigned int off,
 	}
 	ftp_sym_note_delta(c, &st->half[c->dir], start, r->delta);
 	ftp_sym_stat(c->fsn, FTP_SYM_STAT_NAT_REWRITE);
-}
-
-/* Under NAT, stop at the line starting at data offset @off: the rest of
- * the segment is removed and left to the sender's retransmission, which we
- * see as new bytes again.  Used when a segment needs more edits or memory
- * than we have; sequence numbers are not affected.
- */
-static void ftp_sym_cut(struct ftp_sym_ctx *c, unsigned int off)
-{
-	c->has_cut = true;
-	c->cut = off;
-	c->info->next_seq[c->dir] = c->seq + off;
 }
 
 /* Start buffering the incomplete line at data offset @off. */
@@ -1035,6 +1049,15 @@ static unsigned int ftp_sym_continue_buffer(struct ftp_sym_ctx *c,
 	}
 
 	ftp_sym_line(c, &pl, &v);
+	if (v.retry) {
+		/* Keep holding what was held; the rest comes again. */
+		h->len = held;
+		info->dflags[c->dir] |= FTP_SYM_D_BUF;
+		if (off > phys && !ftp_sym_plan(c, phys, off - phys, NULL, 0))
+			c->why = "too many edits in one segment";
+		ftp_sym_withhold(c, off, v.retry);
+		return off;
+	}
 
 	r = ftp_sym_record(c, h, h->line_seq, h->buf, h->len, &pl, &v);
 	if (!r) {

@@ -1,0 +1,81 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# nf_ftp_sym_modprobe.sh: installed modules load the way users load them.
+#
+# The modules are installed into /lib/modules/$(uname -r)/updates (the
+# guest's root is a throwaway overlay) and depmod is run.  Then:
+#   - "modprobe nf_conntrack_ftp_sym" alone also brings in nf_nat_ftp_sym
+#     (soft dependency), so a NAT setup is never silently half-working;
+#   - an nft ct helper object of type "ftp-sym" auto-loads both;
+#   - modprobe -r removes both.
+# No network topology is needed.
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+checktool "nft --version" "run test without nft"
+checktool "modprobe --version" "run test without kmod"
+
+if ! why=$(modules_loadable); then
+	skip_test "$why"
+fi
+if module_loaded nf_conntrack_ftp_sym; then
+	unload_modules || skip_test "cannot unload the modules loaded before"
+fi
+
+kver=$(uname -r)
+dest=/lib/modules/$kver/updates/nf-ftp-sym
+if ! mkdir -p "$dest" 2>/dev/null || ! touch "$dest/.probe" 2>/dev/null; then
+	skip_test "/lib/modules is read-only here (run in the VM)"
+fi
+rm -f "$dest/.probe"
+cleanup_register depmod -a "$kver"
+cleanup_register rm -rf "$dest"
+cp "$(ko_path nf_conntrack_ftp_sym)" "$(ko_path nf_nat_ftp_sym)" "$dest/"
+depmod -a "$kver"
+load_dep_modules nf_conntrack nf_nat nf_tables nft_ct nft_objref || \
+	skip_test "the kernel lacks a netfilter module this test needs"
+
+loaded_both() {
+	module_loaded nf_conntrack_ftp_sym && module_loaded nf_nat_ftp_sym
+}
+
+if modprobe nf_conntrack_ftp_sym && busywait 2000 loaded_both; then
+	pass "modprobe nf_conntrack_ftp_sym also loads nf_nat_ftp_sym"
+else
+	fail "modprobe nf_conntrack_ftp_sym: NAT module missing"
+	grep ftp_sym /proc/modules >&2
+fi
+
+if modprobe -r nf_nat_ftp_sym nf_conntrack_ftp_sym &&
+	! module_loaded nf_conntrack_ftp_sym && ! module_loaded nf_nat_ftp_sym; then
+	pass "modprobe -r removes both"
+else
+	fail "modprobe -r left a module behind"
+fi
+
+setup_ns ns1
+if ip netns exec "$ns1" nft -f - <<EOF
+table inet t {
+	ct helper ftp { type "ftp-sym" protocol tcp; l3proto inet; }
+	chain pre {
+		type filter hook prerouting priority -150;
+		tcp dport 21 ct helper set "ftp"
+	}
+}
+EOF
+then
+	if busywait 2000 loaded_both; then
+		pass "an nft ct helper object auto-loads both modules"
+	else
+		fail "nft auto-load: $(grep -c ftp_sym /proc/modules) of 2 modules"
+	fi
+else
+	fail "nft refused a ct helper of type ftp-sym with installed modules"
+fi
+ip netns exec "$ns1" nft flush ruleset
+cleanup_all_ns
+modprobe -r nf_nat_ftp_sym nf_conntrack_ftp_sym 2>/dev/null
+
+ksft_exit
