@@ -61,7 +61,7 @@ idle_session_timeout=600
 data_connection_timeout=300
 EOF
 	printf '%s\n' "$@" >>"$conf"
-	ip netns exec "$ns" vsftpd "$conf" &
+	ip netns exec "$ns" vsftpd "$conf" </dev/null >/dev/null 2>&1 &
 	pid=$!
 	cleanup_pid "$pid"
 	if ! wait_listener "$ns" 21; then
@@ -69,6 +69,17 @@ EOF
 		return 1
 	fi
 	echo "$pid"
+}
+
+# stop_vsftpd NS PID: stop a vsftpd started by start_vsftpd and wait until
+# port 21 is free again (it is not our child: start_vsftpd runs in $(...)).
+stop_vsftpd() {
+	kill "$2" 2>/dev/null
+	busywait "$BUSYWAIT_TIMEOUT" _port21_free "$1"
+}
+
+_port21_free() {
+	! listener_ready "$1" 21
 }
 
 # ftp_url FAMILY HOST PATH
