@@ -74,10 +74,28 @@ module_param(allow_low_ports, bool, 0644);
 MODULE_PARM_DESC(allow_low_ports,
 		 "accept data ports below 1024 (default N)");
 
+#define FTP_SYM_KEEPALIVE_MAX	3600
+
 static unsigned int keepalive_interval __read_mostly = 5;
-module_param(keepalive_interval, uint, 0644);
+
+/* Bounded, so that the grace derived from it fits the 32-bit ct->timeout
+ * arithmetic with room to spare.
+ */
+static int keepalive_interval_set(const char *val,
+				  const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, FTP_SYM_KEEPALIVE_MAX);
+}
+
+static const struct kernel_param_ops keepalive_interval_ops = {
+	.set	= keepalive_interval_set,
+	.get	= param_get_uint,
+};
+
+module_param_cb(keepalive_interval, &keepalive_interval_ops,
+		&keepalive_interval, 0644);
 MODULE_PARM_DESC(keepalive_interval,
-		 "seconds between checks that keep a control connection alive while its data connections live, 0 disables (default 5)");
+		 "seconds between checks that keep a control connection alive while its data connections live, 0 disables, at most 3600 (default 5)");
 
 static unsigned int max_streams __read_mostly = 4096;
 module_param(max_streams, uint, 0644);
@@ -405,7 +423,8 @@ void nf_ftp_sym_keepalive_track(struct nf_conn *ct,
 	list_add_tail(&e->node, &fsn->ka_list);
 	fsn->ka_count++;
 	if (first)
-		schedule_delayed_work(&fsn->ka_work, interval * HZ);
+		schedule_delayed_work(&fsn->ka_work,
+				      (unsigned long)interval * HZ);
 	spin_unlock_bh(&fsn->ka_lock);
 	ftp_sym_stat(fsn, FTP_SYM_STAT_KA_TRACKED);
 }
