@@ -43,6 +43,17 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C tests/unit clean
 	$(MAKE) -C tests/fuzz clean
+	$(MAKE) -C tools clean
+
+# The ftp-sym tool (libnetfilter_conntrack).
+tools:
+	$(MAKE) -C tools
+
+tools-check:
+	$(MAKE) -C tools check
+
+install: install-modules
+	$(MAKE) -C tools install
 
 deps:
 	scripts/deps.sh
@@ -59,9 +70,17 @@ fuzz:
 fuzz-replay:
 	$(MAKE) -C tests/fuzz replay
 
-selftest: modules
+selftest: modules tools
 	NF_FTP_SYM_KO_DIR=$(CURDIR) selftests/vm/run $(VM_ARGS) -- \
 		selftests/run $(TESTS)
+
+# The second kernel: Debian 6.12 from bookworm-backports, downloaded and
+# extracted (not installed) into .cache/kernels.
+modules-6.12:
+	scripts/other-kernel.sh build
+
+selftest-6.12: tools
+	scripts/other-kernel.sh selftest $(TESTS)
 
 # What CI runs, and the README's test command.
 check: deps
@@ -70,7 +89,10 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
 	$(MAKE) fuzz FUZZ_TIME=$(FUZZ_SMOKE_TIME)
+	$(MAKE) tools tools-check
 	$(MAKE) selftest
+	$(MAKE) selftest-6.12
 
 .PHONY: all modules modules-strict modules_install install-modules clean \
-	deps lint unit fuzz fuzz-replay selftest check
+	deps lint unit fuzz fuzz-replay selftest check tools tools-check \
+	install modules-6.12 selftest-6.12

@@ -421,10 +421,15 @@ load_dep_modules() {
 
 	[[ $# -gt 0 ]] || set -- "${NF_FTP_SYM_DEP_MODULES[@]}"
 	for m in "$@"; do
-		if ! modprobe -q "$m"; then
-			echo "modprobe $m failed" >&2
-			rc=1
+		modprobe -q "$m" && continue
+		# Merged into another module by a newer kernel (nft_objref is
+		# part of nf_tables since 6.x): nothing to load.
+		if ! modinfo -k "$(uname -r)" "$m" >/dev/null 2>&1 &&
+			! grep -q "/$m.ko" "/lib/modules/$(uname -r)/modules.builtin" 2>/dev/null; then
+			continue
 		fi
+		echo "modprobe $m failed" >&2
+		rc=1
 	done
 	return "$rc"
 }

@@ -37,6 +37,7 @@ depmod -a "$kver"
 load_dep_modules nf_conntrack nf_nat nf_tables nft_ct nft_objref || \
 	skip_test "the kernel lacks a netfilter module this test needs"
 
+# shellcheck disable=SC2317 # called through busywait
 loaded_both() {
 	module_loaded nf_conntrack_ftp_sym && module_loaded nf_nat_ftp_sym
 }
@@ -55,6 +56,7 @@ else
 	fail "modprobe -r left a module behind"
 fi
 
+ns1=
 setup_ns ns1
 if ip netns exec "$ns1" nft -f - <<EOF
 table inet t {

@@ -29,6 +29,8 @@ RB_PUB4=203.0.113.2
 RA_PUB6=2001:db8:3::1
 RB_PUB6=2001:db8:3::2
 
+ns_ra=
+ns_rb=
 setup_ns ns_client ns_ra ns_rb ns_server
 ip -batch - 2>/dev/null <<EOF || skip_test "No virtual ethernet pair device support in kernel"
 link add eth0 netns $ns_client type veth peer name eth_c netns $ns_ra

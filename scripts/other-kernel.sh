@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Build the modules for Debian's 6.12 kernel (downloaded and extracted by
+# fetch-kernel.sh, never installed) and optionally run selftests on it.
+#
+#   scripts/other-kernel.sh build
+#   scripts/other-kernel.sh selftest [TEST...]
+#
+# The build happens in a copy of the sources under .cache/build/<abi>, so
+# the default build in the tree is left alone.  Warnings fail the build, as
+# with "make modules-strict".
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache=${NF_FTP_SYM_CACHE:-$top/.cache}
+action=${1:-build}
+shift || true
+
+tree=$("$top/scripts/fetch-kernel.sh" "$cache/kernels")
+abi=$(basename "$tree")
+kdir=$tree/usr/src/linux-headers-$abi
+build=$cache/build/$abi
+
+mkdir -p "$build"
+cp -r "$top/Kbuild" "$top/nf_conntrack_ftp_sym.c" "$top/nf_nat_ftp_sym.c" \
+	"$top/nf_ftp_sym_parse.c" "$top/include" "$build/"
+# pahole is not installed: no BTF for the modules.
+rc=0
+make -C "$kdir" M="$build" W=1 CONFIG_DEBUG_INFO_BTF_MODULES= modules \
+	>"$build/build.log" 2>&1 || rc=$?
+cat "$build/build.log"
+if [ "$rc" -ne 0 ] || grep -qE 'warning:|error:' "$build/build.log"; then
+	echo "build for $abi: failed or warned (W=1)" >&2
+	exit 1
+fi
+
+case $action in
+build)
+	;;
+selftest)
+	NF_FTP_SYM_KO_DIR=$build exec "$top/selftests/vm/run" \
+		--kernel-dir "$tree" -- "$top/selftests/run" "$@"
+	;;
+*)
+	echo "usage: $0 build|selftest [TEST...]" >&2
+	exit 2
+	;;
+esac
