@@ -56,6 +56,10 @@ static int nf_nat_ftp_sym_expect(struct nf_conn *ct,
 	 * to the sender's real address and port by the expectfn.
 	 */
 	exp->saved_proto.tcp.port = exp->tuple.dst.u.tcp.port;
+	/* Not used by nf_nat_follow_master(); recorded so that "conntrack
+	 * -L expect" and the ftp-sym tool show where the connection goes.
+	 */
+	exp->saved_addr = ct->tuplehash[dir].tuple.src.u3;
 	exp->dir = !dir;
 	exp->expectfn = nf_nat_ftp_sym_follow_master;
 
