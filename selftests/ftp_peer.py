@@ -5,32 +5,118 @@
 Real servers and clients (vsftpd, curl, lftp) cover normal sessions; this
 peer covers what they never do on purpose: a command or reply split across
 TCP segments at chosen byte offsets, several commands in one segment, odd
-reply texts, floods and malformed input.  Every wait is bounded.
+reply texts, unsolicited replies, floods and malformed input.  Every wait is
+bounded.
 
   ftp_peer.py client --server ADDR [--port 21] --mode port|eprt|pasv|epsv
-                     [--split 3,7] [--gap-ms 150] [--pipeline] ...
-  ftp_peer.py server --listen ADDR [--port 21] [--split ...] [--reply227 TEXT]
+                     [--split 3,-2] [--gap-ms 150] [--pipeline] [--hold FILE]
+                     [--timeout S] ...
+  ftp_peer.py client --server ADDR --control FIFO
+  ftp_peer.py server --listen ADDR [--port 21] [--split ...]... \
+                     [--reply227 TEXT]... [--reply VERB=TEXT]... \
+                     [--banner TEXT]
 
-Exit status 0 when the transfer completed and the data matched.
+Split offsets are byte offsets into the text sent (the CRLF included);
+negative ones count from its end: -1 cuts between CR and LF, -2 just before
+the CR.  Write "--split=-2" so that the value is not taken for an option.
+
+Client, one shot: log in, run --repeat transfers in --mode, QUIT.  Exit
+status 0 when every transfer completed and the data matched, 2 when the
+PORT/EPRT/PASV/EPSV command got no reply in time (the control connection
+stalled), 3 when the data connection could not be made, 1 otherwise.
+--hold FILE: after the endpoint exchange write FILE.ready ("port N") and
+wait until FILE exists before opening the data connection, so that a test
+can look at the expectation first.
+
+Client, --control FIFO: log in, print "ok 0 login port=<local port>", then
+read one action per line from FIFO and print exactly one line per action,
+"ok N <detail>" or "fail N status=S <error>" (N counts the actions from 1):
+
+  cmd TEXT          send TEXT + CRLF, read the reply; detail: the reply line
+  send TEXT         send TEXT + CRLF, do not wait for a reply
+  sendraw TEXT      send TEXT with backslash escapes (\\r, \\n, \\x00) decoded
+  reply             read one reply
+  xfer OPTIONS      one transfer; OPTIONS as for the one-shot client
+                    (--mode, --split, --pipeline, --announce, ...); with
+                    --hold the detail is "held port=N" and the transfer ends
+                    with the next action, which must be "go" (or "close")
+  go                finish the held transfer; detail: "done bytes=N sha256=X"
+  quit              QUIT and exit
+  close             close the control connection and exit
+
+Server: a minimal FTP server.  The k-th 227/229 reply is cut at the k-th
+--split (the last one applies to every later reply; "" for none); the k-th
+PASV is answered with the k-th --reply227 template (the last one repeats;
+"%s" becomes h1,h2,h3,h4,p1,p2, a text without it is sent as it is), EPSV
+likewise with --reply229 ("%d": the port).  --reply VERB=TEXT answers VERB
+with TEXT (escapes decoded) instead, whatever VERB is.  Listening on "::"
+also accepts IPv4.
 """
 
 import argparse
+import codecs
 import hashlib
+import os
+import select
+import shlex
 import socket
 import sys
 import time
 
 TIMEOUT = 20.0
 
+EXIT_FAIL = 1
+EXIT_STALLED = 2
+EXIT_DATA = 3
+
+
+class PeerError(Exception):
+    """A failure, with the exit status that says where it happened."""
+
+    def __init__(self, msg, status=EXIT_FAIL):
+        super().__init__(msg)
+        self.status = status
+
+
+class ArgError(ValueError):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser that raises instead of exiting (control mode)."""
+
+    def error(self, message):
+        raise ArgError(message)
+
 
 def log(*args):
     print("ftp_peer:", *args, file=sys.stderr, flush=True)
 
 
+def unescape(text):
+    return codecs.escape_decode(text.encode("latin-1"))[0]
+
+
+def parse_offsets(spec):
+    if not spec:
+        return []
+    return [int(x) for x in spec.split(",") if x.strip()]
+
+
+def cuts_for(length, offsets):
+    cuts = set()
+    for off in offsets:
+        if off < 0:
+            off += length
+        if 0 < off < length:
+            cuts.add(off)
+    return sorted(cuts)
+
+
 def send_split(sock, data, offsets, gap):
     """Send data as separate segments cut at the given byte offsets."""
-    cuts = sorted({o for o in offsets if 0 < o < len(data)})
     start = 0
+    cuts = cuts_for(len(data), offsets)
     for cut in cuts + [len(data)]:
         sock.sendall(data[start:cut])
         start = cut
@@ -45,11 +131,13 @@ def nodelay(sock):
 class Lines:
     """Line reader on a socket with a deadline."""
 
-    def __init__(self, sock):
+    def __init__(self, sock, timeout):
         self.sock = sock
         self.buf = b""
+        self.timeout = timeout
 
-    def line(self, timeout=TIMEOUT):
+    def line(self, timeout=None):
+        timeout = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while b"\n" not in self.buf:
             left = deadline - time.monotonic()
@@ -63,7 +151,7 @@ class Lines:
         line, self.buf = self.buf.split(b"\n", 1)
         return line.rstrip(b"\r").decode("latin-1")
 
-    def reply(self, timeout=TIMEOUT):
+    def reply(self, timeout=None):
         """A whole (possibly multi-line) reply: (code, last line)."""
         first = self.line(timeout)
         if len(first) >= 4 and first[3] == "-":
@@ -72,6 +160,8 @@ class Lines:
                 nxt = self.line(timeout)
                 if nxt.startswith(code + " "):
                     return int(code), nxt
+        if len(first) < 3 or not first[:3].isdigit():
+            raise PeerError("not a reply: %r" % first)
         return int(first[:3]), first
 
 
@@ -82,22 +172,24 @@ def parse_227(text):
         if len(parts) == 6:
             n = [int(p) for p in parts]
             return "%d.%d.%d.%d" % tuple(n[:4]), n[4] * 256 + n[5]
-    raise ValueError("bad 227: " + text)
+    raise PeerError("bad 227: " + text)
 
 
 def parse_229(text):
-    inner = text[text.index("(") + 1:text.index(")")]
-    d = inner[0]
-    return int(inner.split(d)[3])
+    try:
+        inner = text[text.index("(") + 1:text.index(")")]
+        return int(inner.split(inner[0])[3])
+    except (ValueError, IndexError) as err:
+        raise PeerError("bad 229: %s (%s)" % (text, err)) from err
 
 
-def recv_all(sock, timeout=TIMEOUT):
+def recv_all(sock, timeout):
     data = b""
     deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise TimeoutError("data transfer too slow")
+            raise PeerError("data transfer too slow", EXIT_DATA)
         sock.settimeout(left)
         chunk = sock.recv(65536)
         if not chunk:
@@ -105,135 +197,368 @@ def recv_all(sock, timeout=TIMEOUT):
         data += chunk
 
 
-def client(args):
-    family = socket.AF_INET6 if ":" in args.server else socket.AF_INET
-    ctl = socket.create_connection((args.server, args.port), timeout=TIMEOUT)
-    nodelay(ctl)
-    rd = Lines(ctl)
-    gap = args.gap_ms / 1000.0
-    offsets = [int(x) for x in args.split.split(",") if x] if args.split else []
+def wait_file(path, timeout):
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise PeerError("hold: %s did not appear" % path)
+        time.sleep(0.05)
 
-    def cmd(text, expect=None, split=False):
+
+def add_xfer_options(p):
+    p.add_argument("--mode", choices=("port", "eprt", "pasv", "epsv"),
+                   default="pasv")
+    p.add_argument("--split", default="",
+                   help="cut the endpoint command at these byte offsets")
+    p.add_argument("--gap-ms", type=int, default=150)
+    p.add_argument("--pipeline", action="store_true",
+                   help="PORT/EPRT+RETR, or NOOP+PASV/EPSV, in one send")
+    p.add_argument("--retr", default="file.bin")
+    p.add_argument("--sha256")
+    p.add_argument("--announce", help="address to put in PORT/EPRT")
+    p.add_argument("--data-port", type=int, default=0)
+    p.add_argument("--delim", default="|")
+    p.add_argument("--use-pasv-addr", action="store_true")
+    p.add_argument("--data-timeout", type=float,
+                   help="limit for the data connection (default --timeout)")
+    p.add_argument("--before", action="append",
+                   help="extra command before the transfer")
+
+
+class Client:
+    def __init__(self, args):
+        self.args = args
+        self.timeout = args.timeout
+        self.family = socket.AF_INET6 if ":" in args.server else socket.AF_INET
+        self.ctl = socket.create_connection((args.server, args.port),
+                                            timeout=self.timeout)
+        nodelay(self.ctl)
+        self.rd = Lines(self.ctl, self.timeout)
+
+    def send(self, text, offsets=(), gap=0.15):
         data = (text + "\r\n").encode("latin-1")
-        if split:
-            send_split(ctl, data, offsets, gap)
+        if offsets:
+            send_split(self.ctl, data, offsets, gap)
         else:
-            ctl.sendall(data)
-        code, line = rd.reply()
+            self.ctl.sendall(data)
+
+    def reply(self, what, stall=False):
+        try:
+            return self.rd.reply()
+        except TimeoutError as err:
+            raise PeerError("%s: %s" % (what, err),
+                            EXIT_STALLED if stall else EXIT_FAIL) from err
+
+    def cmd(self, text, expect=None, offsets=(), gap=0.15, stall=False):
+        self.send(text, offsets, gap)
+        code, line = self.reply(text, stall)
         log("->", text, "<-", line)
         if expect and str(code)[0] not in expect:
-            raise RuntimeError("%s: unexpected reply %s" % (text, line))
+            raise PeerError("%s: unexpected reply %s" % (text, line))
         return code, line
 
-    code, line = rd.reply()
-    if code != 220:
-        raise RuntimeError("banner: " + line)
-    cmd("USER " + args.user, "23")
-    if args.password is not None:
-        cmd("PASS " + args.password, "23")
-    cmd("TYPE I", "2")
+    def login(self):
+        # A test may put other replies before the 220.
+        for _ in range(8):
+            code, line = self.reply("banner")
+            if code == 220:
+                break
+            log("before the banner:", line)
+        else:
+            raise PeerError("no 220 banner")
+        self.cmd("USER " + self.args.user, "23")
+        if self.args.password is not None:
+            self.cmd("PASS " + self.args.password, "23")
+        self.cmd("TYPE I", "2")
 
-    for _ in range(args.repeat):
-        for extra in args.before or []:
-            cmd(extra)
-        listener = None
-        mode = args.mode
-        if mode in ("port", "eprt"):
-            local = ctl.getsockname()[0]
-            listener = socket.socket(family, socket.SOCK_STREAM)
-            listener.bind((local, args.data_port))
+    def prepare(self, o):
+        """The endpoint exchange of one transfer: what finish() needs."""
+        offsets = parse_offsets(o.split)
+        gap = o.gap_ms / 1000.0
+        st = {"mode": o.mode, "retr_sent": False, "listener": None}
+        for extra in o.before or []:
+            self.cmd(extra)
+        if o.mode in ("port", "eprt"):
+            local = self.ctl.getsockname()[0]
+            listener = socket.socket(self.family, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((local, o.data_port))
             listener.listen(1)
+            st["listener"] = listener
             dport = listener.getsockname()[1]
-            addr = args.announce or local
-            if mode == "port":
+            st["port"] = dport
+            addr = o.announce or local
+            if o.mode == "port":
                 text = "PORT %s,%d,%d" % (addr.replace(".", ","),
                                           dport >> 8, dport & 255)
             else:
                 af = 2 if ":" in addr else 1
-                text = "EPRT %s%d%s%s%s%d%s" % (args.delim, af, args.delim,
-                                                addr, args.delim, dport,
-                                                args.delim)
-            if args.pipeline:
-                # PORT and RETR in one segment, replies read afterwards.
-                data = (text + "\r\nRETR " + args.retr + "\r\n").encode()
-                send_split(ctl, data, offsets, gap)
-                code, line = rd.reply()
-                log("->", text, "<-", line)
+                text = "EPRT %s%d%s%s%s%d%s" % (o.delim, af, o.delim, addr,
+                                                o.delim, dport, o.delim)
+            if o.pipeline:
+                data = (text + "\r\nRETR " + o.retr + "\r\n").encode()
+                send_split(self.ctl, data, offsets, gap)
+                st["retr_sent"] = True
+                code, line = self.reply(text, stall=True)
+                log("->", text, "+ RETR <-", line)
                 if code != 200:
-                    raise RuntimeError("PORT refused: " + line)
+                    raise PeerError("%s refused: %s" % (text, line))
             else:
-                cmd(text, "2", split=True)
-                ctl.sendall(("RETR %s\r\n" % args.retr).encode())
-            listener.settimeout(TIMEOUT)
-            data_sock, _ = listener.accept()
+                self.cmd(text, "2", offsets, gap, stall=True)
         else:
-            text = "PASV" if mode == "pasv" else "EPSV"
-            if args.pipeline:
-                send_split(ctl, ("NOOP\r\n%s\r\n" % text).encode(), offsets,
-                           gap)
-                rd.reply()
-                code, line = rd.reply()
+            verb = "PASV" if o.mode == "pasv" else "EPSV"
+            if o.pipeline:
+                send_split(self.ctl, ("NOOP\r\n%s\r\n" % verb).encode(),
+                           offsets, gap)
+                self.reply("NOOP", stall=True)
+                code, line = self.reply(verb, stall=True)
+                log("-> NOOP +", verb, "<-", line)
+                if code // 100 != 2:
+                    raise PeerError("%s refused: %s" % (verb, line))
             else:
-                code, line = cmd(text, "2", split=True)
-            if mode == "pasv":
+                code, line = self.cmd(verb, "2", offsets, gap, stall=True)
+            if o.mode == "pasv":
                 host, dport = parse_227(line)
-                if not args.use_pasv_addr:
-                    host = args.server
+                if not o.use_pasv_addr:
+                    host = self.args.server
             else:
-                host, dport = args.server, parse_229(line)
-            data_sock = socket.create_connection((host, dport),
-                                                 timeout=TIMEOUT)
-            ctl.sendall(("RETR %s\r\n" % args.retr).encode())
-        code, line = rd.reply()
-        if code not in (125, 150):
-            raise RuntimeError("RETR: " + line)
-        payload = recv_all(data_sock)
-        data_sock.close()
-        if listener:
-            listener.close()
-        code, line = rd.reply(TIMEOUT * 3)
+                host, dport = self.args.server, parse_229(line)
+            st["host"] = host
+            st["port"] = dport
+        return st
+
+    def finish(self, st, o):
+        """Open the data connection, RETR, check what arrived."""
+        dto = o.data_timeout or self.timeout
+        listener = st["listener"]
+        try:
+            if listener:
+                if not st["retr_sent"]:
+                    self.send("RETR " + o.retr)
+                listener.settimeout(dto)
+                try:
+                    data_sock, _ = listener.accept()
+                except OSError as err:
+                    raise PeerError("no data connection to port %d: %s" %
+                                    (st["port"], err), EXIT_DATA) from err
+            else:
+                try:
+                    data_sock = socket.create_connection(
+                        (st["host"], st["port"]), timeout=dto)
+                except OSError as err:
+                    raise PeerError("cannot connect to %s port %d: %s" %
+                                    (st["host"], st["port"], err),
+                                    EXIT_DATA) from err
+                self.send("RETR " + o.retr)
+            code, line = self.reply("RETR")
+            if code not in (125, 150):
+                raise PeerError("RETR: " + line)
+            payload = recv_all(data_sock, dto)
+            data_sock.close()
+        finally:
+            if listener:
+                listener.close()
+        code, line = self.rd.reply(self.timeout * 3)
         if code != 226:
-            raise RuntimeError("transfer: " + line)
+            raise PeerError("transfer: " + line)
         digest = hashlib.sha256(payload).hexdigest()
         log("received", len(payload), "bytes sha256", digest)
-        if args.sha256 and digest != args.sha256:
-            raise RuntimeError("checksum mismatch")
-    cmd("QUIT")
-    ctl.close()
+        if o.sha256 and digest != o.sha256:
+            raise PeerError("checksum mismatch", EXIT_DATA)
+        return len(payload), digest
+
+
+def client_oneshot(args):
+    cl = Client(args)
+    cl.login()
+    for _ in range(args.repeat):
+        st = cl.prepare(args)
+        if args.hold:
+            with open(args.hold + ".ready", "w", encoding="ascii") as f:
+                f.write("port %d\n" % st["port"])
+            wait_file(args.hold, args.timeout * 3)
+        cl.finish(st, args)
+    cl.cmd("QUIT")
+    cl.ctl.close()
     return 0
+
+
+def control(args):
+    xp = Parser(prog="xfer", add_help=False)
+    add_xfer_options(xp)
+    xp.add_argument("--hold", action="store_true")
+
+    def out(n, ok, msg):
+        print("%s %d %s" % ("ok" if ok else "fail", n, msg), flush=True)
+
+    try:
+        cl = Client(args)
+        cl.login()
+    except (OSError, PeerError, ValueError) as err:
+        out(0, False, "status=%d %s" % (getattr(err, "status", 1), err))
+        return 1
+    out(0, True, "login port=%d" % cl.ctl.getsockname()[1])
+
+    fd = os.open(args.control, os.O_RDONLY | os.O_NONBLOCK)
+    buf = b""
+    n = 0
+    held = None
+    while True:
+        deadline = time.monotonic() + args.idle_timeout
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log("control: no action for %.0f s" % args.idle_timeout)
+                return 1
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                log("control: FIFO closed")
+                return 0
+            buf += chunk
+        raw, buf = buf.split(b"\n", 1)
+        n += 1
+        # Only the newline goes: trailing blanks may be the test's point.
+        verb, _, rest = raw.decode("latin-1").rstrip("\r\n").lstrip() \
+            .partition(" ")
+        try:
+            if held and verb not in ("go", "close"):
+                raise PeerError("a transfer is held: go or close must follow")
+            if verb == "cmd":
+                _, line = cl.cmd(rest)
+                out(n, True, line)
+            elif verb == "send":
+                cl.send(rest)
+                out(n, True, "sent")
+            elif verb == "sendraw":
+                cl.ctl.sendall(unescape(rest))
+                out(n, True, "sent")
+            elif verb == "reply":
+                _, line = cl.reply("reply")
+                out(n, True, line)
+            elif verb == "xfer":
+                o = xp.parse_args(shlex.split(rest))
+                st = cl.prepare(o)
+                if o.hold:
+                    held = (st, o)
+                    out(n, True, "held port=%d" % st["port"])
+                else:
+                    size, digest = cl.finish(st, o)
+                    out(n, True, "done bytes=%d sha256=%s" % (size, digest))
+            elif verb == "go":
+                if not held:
+                    raise PeerError("nothing held")
+                st, o = held
+                held = None
+                size, digest = cl.finish(st, o)
+                out(n, True, "done bytes=%d sha256=%s" % (size, digest))
+            elif verb == "quit":
+                _, line = cl.cmd("QUIT")
+                out(n, True, line)
+                return 0
+            elif verb == "close":
+                if held and held[0]["listener"]:
+                    held[0]["listener"].close()
+                cl.ctl.close()
+                out(n, True, "closed")
+                return 0
+            else:
+                raise PeerError("unknown action %r" % verb)
+        except (OSError, PeerError, ValueError) as err:
+            if held and held[0]["listener"]:
+                held[0]["listener"].close()
+            held = None
+            status = getattr(err, "status", EXIT_FAIL)
+            log("action", n, verb, "failed:", err)
+            out(n, False, "status=%d %s" % (status, err))
+
+
+def client(args):
+    if args.control:
+        return control(args)
+    return client_oneshot(args)
+
+
+class ServerState:
+    """What the server remembers across sessions."""
+
+    def __init__(self, args):
+        self.splits = [parse_offsets(s) for s in args.split] or [[]]
+        self.r227 = args.reply227 or ["227 Entering Passive Mode (%s)."]
+        self.r229 = args.reply229 or [
+            "229 Entering Extended Passive Mode (|||%d|)"]
+        self.overrides = {}
+        for spec in args.reply or []:
+            verb, _, text = spec.partition("=")
+            data = unescape(text)
+            if not data.endswith(b"\n"):
+                data += b"\r\n"
+            self.overrides[verb.upper()] = data
+        self.endpoint_replies = 0
+        self.npasv = 0
+        self.nepsv = 0
+
+    def next_split(self):
+        k = min(self.endpoint_replies, len(self.splits) - 1)
+        self.endpoint_replies += 1
+        return self.splits[k]
+
+
+def pick(templates, k):
+    return templates[min(k, len(templates) - 1)]
+
+
+def unmap(addr):
+    """Local address of a control connection, IPv4-mapped ones as IPv4."""
+    if addr.startswith("::ffff:") and "." in addr:
+        return addr[7:], socket.AF_INET
+    return addr, socket.AF_INET6 if ":" in addr else socket.AF_INET
 
 
 def server(args):
     family = socket.AF_INET6 if ":" in args.listen else socket.AF_INET
     lsock = socket.socket(family, socket.SOCK_STREAM)
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        lsock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY,
+                         0 if args.listen == "::" else 1)
     lsock.bind((args.listen, args.port))
     lsock.listen(4)
     gap = args.gap_ms / 1000.0
-    offsets = [int(x) for x in args.split.split(",") if x] if args.split else []
-    payload = open(args.file, "rb").read() if args.file else b"x" * 4096
+    payload = b"x" * 4096
+    if args.file:
+        with open(args.file, "rb") as f:
+            payload = f.read()
+    state = ServerState(args)
     lsock.settimeout(args.accept_timeout)
     for _ in range(args.sessions):
         ctl, peer = lsock.accept()
         nodelay(ctl)
         try:
-            serve_one(ctl, args, family, offsets, gap, payload)
-        except (OSError, RuntimeError, ValueError) as err:
+            serve_one(ctl, args, state, gap, payload)
+        except (OSError, PeerError, ValueError) as err:
             log("session with", peer, "failed:", err)
         finally:
             ctl.close()
     return 0
 
 
-def serve_one(ctl, args, family, offsets, gap, payload):
-    rd = Lines(ctl)
-    ctl.sendall(b"220 ftp_peer ready\r\n")
+def serve_one(ctl, args, state, gap, payload):
+    rd = Lines(ctl, args.timeout * 3)
+    ctl.sendall(unescape(args.banner) + b"\r\n")
     data_listener = None
     active = None
     while True:
-        line = rd.line(TIMEOUT * 3)
+        line = rd.line()
         verb = line.split(" ", 1)[0].upper()
         arg = line[len(verb) + 1:]
+        if verb in state.overrides:
+            ctl.sendall(state.overrides[verb])
+            if verb == "QUIT":
+                return
+            continue
         if verb == "USER":
             ctl.sendall(b"331 any password\r\n")
         elif verb == "PASS":
@@ -241,40 +566,59 @@ def serve_one(ctl, args, family, offsets, gap, payload):
         elif verb in ("TYPE", "NOOP", "MODE", "STRU"):
             ctl.sendall(b"200 ok\r\n")
         elif verb in ("PASV", "EPSV"):
-            local = ctl.getsockname()[0]
-            data_listener = socket.socket(family, socket.SOCK_STREAM)
+            local, dfam = unmap(ctl.getsockname()[0])
+            if data_listener:
+                data_listener.close()
+            data_listener = socket.socket(dfam, socket.SOCK_STREAM)
             data_listener.bind((local, 0))
             data_listener.listen(1)
             dport = data_listener.getsockname()[1]
             if verb == "PASV":
+                tmpl = pick(state.r227, state.npasv)
+                state.npasv += 1
                 addr = (args.pasv_addr or local).replace(".", ",")
-                text = args.reply227 % ("%s,%d,%d" % (addr, dport >> 8,
-                                                      dport & 255))
+                tup = "%s,%d,%d" % (addr, dport >> 8, dport & 255)
+                text = tmpl % tup if "%s" in tmpl else tmpl
             else:
-                text = args.reply229 % dport
-            send_split(ctl, (text + "\r\n").encode(), offsets, gap)
-        elif verb == "PORT":
-            n = [int(x) for x in arg.split(",")]
-            active = ("%d.%d.%d.%d" % tuple(n[:4]), n[4] * 256 + n[5])
-            ctl.sendall(b"200 PORT ok\r\n")
-        elif verb == "EPRT":
-            d = arg[0]
-            parts = arg.split(d)
-            active = (parts[2], int(parts[3]))
-            ctl.sendall(b"200 EPRT ok\r\n")
+                tmpl = pick(state.r229, state.nepsv)
+                state.nepsv += 1
+                text = tmpl % dport if "%d" in tmpl else tmpl
+            send_split(ctl, (text + "\r\n").encode("latin-1"),
+                       state.next_split(), gap)
+        elif verb in ("PORT", "EPRT"):
+            try:
+                if verb == "PORT":
+                    n = [int(x) for x in arg.split(",")]
+                    active = ("%d.%d.%d.%d" % tuple(n[:4]),
+                              n[4] * 256 + n[5])
+                else:
+                    parts = arg.split(arg[0])
+                    active = (parts[2], int(parts[3]))
+                ctl.sendall(b"200 %s ok\r\n" % verb.encode())
+            except (ValueError, IndexError, TypeError):
+                active = None
+                ctl.sendall(b"501 bad argument\r\n")
         elif verb == "RETR":
             ctl.sendall(b"150 sending\r\n")
-            if data_listener:
-                data_listener.settimeout(TIMEOUT)
-                dsock, _ = data_listener.accept()
-                data_listener.close()
-                data_listener = None
-            elif active:
-                dsock = socket.create_connection(active, timeout=TIMEOUT)
-                active = None
-            else:
+            try:
+                if data_listener:
+                    data_listener.settimeout(args.timeout)
+                    dsock, _ = data_listener.accept()
+                elif active:
+                    dsock = socket.create_connection(active,
+                                                     timeout=args.timeout)
+                else:
+                    ctl.sendall(b"425 no data connection\r\n")
+                    continue
+            except OSError as err:
+                log("data connection failed:", err)
                 ctl.sendall(b"425 no data connection\r\n")
                 continue
+            finally:
+                if data_listener:
+                    data_listener.close()
+                data_listener = None
+                active = None
             dsock.sendall(payload)
             dsock.close()
             ctl.sendall(b"226 done\r\n")
@@ -289,42 +633,41 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="role", required=True)
     c = sub.add_parser("client")
+    c.add_argument("--timeout", type=float, default=TIMEOUT,
+                   help="limit for every wait on the control connection")
     c.add_argument("--server", required=True)
     c.add_argument("--port", type=int, default=21)
     c.add_argument("--user", default="anonymous")
     c.add_argument("--password", default="test@example.org")
-    c.add_argument("--mode", choices=("port", "eprt", "pasv", "epsv"),
-                   required=True)
-    c.add_argument("--split", default="", help="byte offsets to cut at")
-    c.add_argument("--gap-ms", type=int, default=150)
-    c.add_argument("--pipeline", action="store_true")
-    c.add_argument("--retr", default="file.bin")
-    c.add_argument("--sha256")
-    c.add_argument("--announce", help="address to put in PORT/EPRT")
-    c.add_argument("--data-port", type=int, default=0)
-    c.add_argument("--delim", default="|")
-    c.add_argument("--use-pasv-addr", action="store_true")
+    add_xfer_options(c)
     c.add_argument("--repeat", type=int, default=1)
-    c.add_argument("--before", action="append",
-                   help="extra command before each transfer")
+    c.add_argument("--hold", metavar="FILE")
+    c.add_argument("--control", metavar="FIFO",
+                   help="take actions from FIFO (see the top of the file)")
+    c.add_argument("--idle-timeout", type=float, default=600.0)
     s = sub.add_parser("server")
+    s.add_argument("--timeout", type=float, default=TIMEOUT)
     s.add_argument("--listen", required=True)
     s.add_argument("--port", type=int, default=21)
-    s.add_argument("--split", default="")
+    s.add_argument("--split", action="append", default=[])
     s.add_argument("--gap-ms", type=int, default=150)
     s.add_argument("--pasv-addr")
-    s.add_argument("--reply227", default="227 Entering Passive Mode (%s).")
-    s.add_argument("--reply229",
-                   default="229 Entering Extended Passive Mode (|||%d|)")
+    s.add_argument("--reply227", action="append")
+    s.add_argument("--reply229", action="append")
+    s.add_argument("--reply", action="append", metavar="VERB=TEXT")
+    s.add_argument("--banner", default="220 ftp_peer ready")
     s.add_argument("--file")
     s.add_argument("--sessions", type=int, default=1)
     s.add_argument("--accept-timeout", type=float, default=120.0)
     args = ap.parse_args()
     try:
         return client(args) if args.role == "client" else server(args)
-    except (OSError, RuntimeError, ValueError) as err:
+    except PeerError as err:
         log("failed:", err)
-        return 1
+        return err.status
+    except (OSError, ValueError) as err:
+        log("failed:", err)
+        return EXIT_FAIL
 
 
 if __name__ == "__main__":
