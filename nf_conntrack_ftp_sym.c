@@ -251,20 +251,31 @@ struct nf_ct_ftp_sym {
 	u16 ml_code[IP_CT_DIR_MAX];	/* open multi-line reply, or 0 */
 	u16 flags;			/* FTP_SYM_F_* */
 	u8 dflags[IP_CT_DIR_MAX];	/* FTP_SYM_D_* */
-	u8 pasv_pending;		/* PASV sent, 227 not yet seen */
-	u8 epsv_pending;		/* EPSV sent, 229 not yet seen */
+	u16 req_fifo;			/* requests awaiting a final reply */
+	u8 req_count;			/* entries in req_fifo */
 };
 
 #define FTP_SYM_F_ROLES		BIT(0)	/* client direction is known */
 #define FTP_SYM_F_CLIENT_REPLY	BIT(1)	/* the client sends in REPLY dir */
-#define FTP_SYM_F_AUTH		BIT(2)	/* AUTH TLS/SSL awaiting its reply */
 #define FTP_SYM_F_TLS		BIT(3)	/* encrypted: stop parsing */
 
 #define FTP_SYM_D_SEEN		BIT(0)	/* next_seq is valid */
 #define FTP_SYM_D_SKIP		BIT(1)	/* ignore bytes up to the next LF */
 #define FTP_SYM_D_BUF		BIT(2)	/* half->buf holds a line start */
 
-#define FTP_SYM_PENDING_MAX	3
+/* A 227 counts as solicited only if it is the final reply to a PASV, a 229
+ * to an EPSV, a 234 to an AUTH: replies come in the order of the commands,
+ * so the last FTP_SYM_REQS commands are kept, two bits each, oldest in the
+ * low bits.  Pipelining (NOOP+PASV in one segment) keeps working; a reply
+ * to something else, an error answering the PASV, or a 227 nobody asked
+ * for opens nothing.
+ */
+#define FTP_SYM_REQS		8
+#define FTP_SYM_REQ_OTHER	0
+#define FTP_SYM_REQ_PASV	1
+#define FTP_SYM_REQ_EPSV	2
+#define FTP_SYM_REQ_AUTH	3
+#define FTP_SYM_REQ_NONE	4	/* nothing outstanding */
 
 /* Several CPUs may see the two directions of one connection at once.
  * ct->lock cannot be used: seqadj takes it while we edit the packet.
@@ -708,10 +719,50 @@ static void ftp_sym_expect(struct ftp_sym_ctx *c,
 	nf_ct_expect_put(exp);
 }
 
-/* Policy and expectation for a PORT, EPRT, 227 or 229 line. */
+static void ftp_sym_req_push(struct nf_ct_ftp_sym *info, unsigned int req)
+{
+	/* Overflowing: forget the oldest, a reply for it may be refused. */
+	if (info->req_count == FTP_SYM_REQS) {
+		info->req_fifo >>= 2;
+		info->req_count--;
+	}
+	info->req_fifo |= req << (2 * info->req_count);
+	info->req_count++;
+}
+
+static unsigned int ftp_sym_req_head(const struct nf_ct_ftp_sym *info)
+{
+	return info->req_count ? info->req_fifo & 3 : FTP_SYM_REQ_NONE;
+}
+
+static void ftp_sym_req_pop(struct nf_ct_ftp_sym *info)
+{
+	if (info->req_count) {
+		info->req_fifo >>= 2;
+		info->req_count--;
+	}
+}
+
+static unsigned int ftp_sym_req_of(unsigned int kind)
+{
+	switch (kind) {
+	case FTP_SYM_K_PASV:
+		return FTP_SYM_REQ_PASV;
+	case FTP_SYM_K_EPSV:
+		return FTP_SYM_REQ_EPSV;
+	case FTP_SYM_K_AUTH:
+		return FTP_SYM_REQ_AUTH;
+	default:
+		return FTP_SYM_REQ_OTHER;
+	}
+}
+
+/* Counters, parse errors and policy for a PORT, EPRT, 227 or 229 line from
+ * the right side; @solicited tells whether a reply answers its request.
+ */
 static void ftp_sym_endpoint_line(struct ftp_sym_ctx *c,
 				  const struct ftp_sym_line *line,
-				  struct ftp_sym_verdict *v)
+				  bool solicited, struct ftp_sym_verdict *v)
 {
 	static const enum ftp_sym_stat seen_stat[FTP_SYM_K_MAX] = {
 		[FTP_SYM_K_PORT]	= FTP_SYM_STAT_PORT,
@@ -719,7 +770,6 @@ static void ftp_sym_endpoint_line(struct ftp_sym_ctx *c,
 		[FTP_SYM_K_227]		= FTP_SYM_STAT_227,
 		[FTP_SYM_K_229]		= FTP_SYM_STAT_229,
 	};
-	u8 *pending = NULL;
 
 	ftp_sym_stat(c->fsn, seen_stat[line->kind]);
 	if (line->error != FTP_SYM_E_OK) {
@@ -729,38 +779,26 @@ static void ftp_sym_endpoint_line(struct ftp_sym_ctx *c,
 			 ftp_sym_error_name(line->error));
 		return;
 	}
-
-	/* Commands come from the client, 227/229 from the server, and a
-	 * reply only answers a request: no unsolicited pinholes.
-	 */
-	if (!ftp_sym_learn_role(c, ftp_sym_kind_is_command(line->kind))) {
-		ftp_sym_stat(c->fsn, FTP_SYM_STAT_REJECT_DIRECTION);
+	if (!solicited) {
+		ftp_sym_stat(c->fsn, FTP_SYM_STAT_REJECT_UNSOLICITED);
+		ftp_sym_log_reject(c, "unsolicited reply", line);
 		return;
 	}
-	if (ftp_sym_kind_is_reply(line->kind)) {
-		pending = line->kind == FTP_SYM_K_227 ?
-			  &c->info->pasv_pending : &c->info->epsv_pending;
-		if (!*pending) {
-			ftp_sym_stat(c->fsn, FTP_SYM_STAT_REJECT_UNSOLICITED);
-			ftp_sym_log_reject(c, "unsolicited reply", line);
-			return;
-		}
-	}
-
 	ftp_sym_expect(c, line, v);
-	/* The reply answered its request, unless it is to be seen again. */
-	if (pending && !v->retry)
-		(*pending)--;
 }
 
-/* Roles, pending requests, TLS: the state machine of one whole line.
- * Returns the verdict for an endpoint line, whose text NAT may rewrite.
+/* Roles, requests and their replies, TLS: the state machine of one whole
+ * line.  Returns the verdict for an endpoint line, whose text NAT may
+ * rewrite.  Commands come from the client, replies from the server; a
+ * line from the wrong side is counted and otherwise ignored.
  */
 static void ftp_sym_line(struct ftp_sym_ctx *c, const struct ftp_sym_line *line,
 			 struct ftp_sym_verdict *v)
 {
 	struct nf_ct_ftp_sym *info = c->info;
 	u16 *ml = &info->ml_code[c->dir];
+	unsigned int req;
+	bool final;
 
 	memset(v, 0, sizeof(*v));
 	ftp_sym_stat(c->fsn, FTP_SYM_STAT_LINES);
@@ -777,44 +815,65 @@ static void ftp_sym_line(struct ftp_sym_ctx *c, const struct ftp_sym_line *line,
 		return;
 	}
 
+	if (ftp_sym_kind_is_command(line->kind)) {
+		if (!ftp_sym_learn_role(c, true)) {
+			if (ftp_sym_kind_has_endpoint(line->kind))
+				ftp_sym_stat(c->fsn,
+					     FTP_SYM_STAT_REJECT_DIRECTION);
+			return;
+		}
+		if (ftp_sym_kind_has_endpoint(line->kind))
+			ftp_sym_endpoint_line(c, line, true, v);
+		/* A withheld line comes again: count its request then. */
+		if (!v->retry)
+			ftp_sym_req_push(info, ftp_sym_req_of(line->kind));
+		return;
+	}
+
+	if (!ftp_sym_kind_is_reply(line->kind))
+		return;
+	if (!ftp_sym_learn_role(c, false)) {
+		if (ftp_sym_kind_has_endpoint(line->kind))
+			ftp_sym_stat(c->fsn, FTP_SYM_STAT_REJECT_DIRECTION);
+		return;
+	}
+
+	/* 1xx replies are preliminary: the request stays outstanding. */
+	final = line->code >= 200;
+	req = final ? ftp_sym_req_head(info) : FTP_SYM_REQ_NONE;
 	switch (line->kind) {
-	case FTP_SYM_K_PORT:
-	case FTP_SYM_K_EPRT:
 	case FTP_SYM_K_227:
+		ftp_sym_endpoint_line(c, line, req == FTP_SYM_REQ_PASV, v);
+		break;
 	case FTP_SYM_K_229:
-		ftp_sym_endpoint_line(c, line, v);
-		return;
-	case FTP_SYM_K_PASV:
-		if (ftp_sym_learn_role(c, true) &&
-		    info->pasv_pending < FTP_SYM_PENDING_MAX)
-			info->pasv_pending++;
-		return;
-	case FTP_SYM_K_EPSV:
-		if (ftp_sym_learn_role(c, true) &&
-		    info->epsv_pending < FTP_SYM_PENDING_MAX)
-			info->epsv_pending++;
-		return;
-	case FTP_SYM_K_AUTH:
-		if (ftp_sym_learn_role(c, true))
-			info->flags |= FTP_SYM_F_AUTH;
-		return;
+		ftp_sym_endpoint_line(c, line, req == FTP_SYM_REQ_EPSV, v);
+		break;
 	case FTP_SYM_K_234:
-		if (ftp_sym_learn_role(c, false) &&
-		    (info->flags & FTP_SYM_F_AUTH)) {
+		if (req == FTP_SYM_REQ_AUTH) {
 			info->flags |= FTP_SYM_F_TLS;
 			ftp_sym_stat(c->fsn, FTP_SYM_STAT_TLS);
 		}
-		return;
-	case FTP_SYM_K_COMMAND:
-		ftp_sym_learn_role(c, true);
-		return;
-	case FTP_SYM_K_REPLY:
-		if (ftp_sym_learn_role(c, false) && line->code >= 400)
-			info->flags &= ~FTP_SYM_F_AUTH;
-		return;
+		break;
 	default:
-		return;
+		break;
 	}
+	if (final && !v->retry)
+		ftp_sym_req_pop(info);
+}
+
+/* A line that is not parsed whole (too long, or irrelevant before its
+ * end) still tells the state machine that a command or a reply went by.
+ */
+static void ftp_sym_unparsed_line(struct ftp_sym_ctx *c,
+				  struct ftp_sym_line *pl)
+{
+	struct ftp_sym_verdict v;
+
+	if (pl->kind == FTP_SYM_K_NONE)
+		return;
+	if (ftp_sym_kind_has_endpoint(pl->kind) && pl->error == FTP_SYM_E_OK)
+		pl->error = FTP_SYM_E_LONGLINE;
+	ftp_sym_line(c, pl, &v);
 }
 
 /* May this incomplete line still need rewriting?  Then NAT holds it back
@@ -838,15 +897,18 @@ static bool ftp_sym_hold_worthy(const struct ftp_sym_ctx *c,
 	case FTP_SYM_K_EPRT:
 		return !server;
 	case FTP_SYM_K_227:
-		return !client && info->pasv_pending;
+		return !client &&
+		       ftp_sym_req_head(info) == FTP_SYM_REQ_PASV;
 	case FTP_SYM_K_229:
-		return !client && info->epsv_pending;
+		return !client &&
+		       ftp_sym_req_head(info) == FTP_SYM_REQ_EPSV;
 	case FTP_SYM_K_NONE:
 		/* Too short to tell: "P", "EP", "22"... */
 		digits = *p >= '0' && *p <= '9';
 		if (digits)
 			return !client &&
-			       (info->pasv_pending || info->epsv_pending);
+			       (ftp_sym_req_head(info) == FTP_SYM_REQ_PASV ||
+				ftp_sym_req_head(info) == FTP_SYM_REQ_EPSV);
 		return !server;
 	default:
 		return false;
@@ -974,6 +1036,7 @@ static void ftp_sym_start_buffer(struct ftp_sym_ctx *c, unsigned int off,
 				 const struct ftp_sym_line *pl)
 {
 	struct nf_ct_ftp_sym *info = c->info;
+	struct ftp_sym_line copy = *pl;
 	unsigned int n = c->len - off;
 	struct ftp_sym_stream *st;
 	struct ftp_sym_half *h;
@@ -983,10 +1046,13 @@ static void ftp_sym_start_buffer(struct ftp_sym_ctx *c, unsigned int off,
 	st = ftp_sym_stream_get(info, c->fsn);
 	if (!st) {
 		ftp_sym_stat(c->fsn, FTP_SYM_STAT_PARTIAL_UNTRACKED);
-		if (hold)
+		if (hold) {
 			ftp_sym_cut(c, off);
-		else
-			info->dflags[c->dir] |= FTP_SYM_D_SKIP;
+			return;
+		}
+		/* Not parsed, but a request or reply all the same. */
+		ftp_sym_unparsed_line(c, &copy);
+		info->dflags[c->dir] |= FTP_SYM_D_SKIP;
 		return;
 	}
 	h = &st->half[c->dir];
@@ -1029,6 +1095,8 @@ static unsigned int ftp_sym_continue_buffer(struct ftp_sym_ctx *c,
 	if (h->len + take > FTP_SYM_LINE_MAX) {
 		/* Too long to matter: let it pass as it was. */
 		ftp_sym_stat(c->fsn, FTP_SYM_STAT_OVERLONG);
+		ftp_sym_parse_line(h->buf, h->len, &pl);
+		ftp_sym_unparsed_line(c, &pl);
 		info->dflags[c->dir] &= ~FTP_SYM_D_BUF;
 		if (i == avail)
 			info->dflags[c->dir] |= FTP_SYM_D_SKIP;
@@ -1048,6 +1116,7 @@ static unsigned int ftp_sym_continue_buffer(struct ftp_sym_ctx *c,
 
 	info->dflags[c->dir] &= ~FTP_SYM_D_BUF;
 	if (status == FTP_SYM_SKIP) {
+		ftp_sym_unparsed_line(c, &pl);
 		info->dflags[c->dir] |= FTP_SYM_D_SKIP;
 		if (h->hold)
 			goto release;
@@ -1144,14 +1213,10 @@ static void ftp_sym_new_bytes(struct ftp_sym_ctx *c, unsigned int off,
 			ftp_sym_start_buffer(c, off, &pl);
 			return;
 		}
-		/* Cannot matter: learn the role, skip to the next line. */
-		if (pl.kind == FTP_SYM_K_COMMAND)
-			ftp_sym_learn_role(c, true);
-		else if (pl.kind == FTP_SYM_K_REPLY && !pl.multiline &&
-			 !info->ml_code[c->dir])
-			ftp_sym_learn_role(c, false);
+		/* Cannot matter, or too long: skip to the next line. */
 		if (pl.error == FTP_SYM_E_LONGLINE)
 			ftp_sym_stat(c->fsn, FTP_SYM_STAT_OVERLONG);
+		ftp_sym_unparsed_line(c, &pl);
 		*df |= FTP_SYM_D_SKIP;
 		return;
 	}

@@ -26,9 +26,8 @@
 #  - "227 Logout." (no numbers) answering a PASV: parse_error_nonum, no
 #    drop, the session goes on;
 #  - a 227 nobody asked for, after a PASV that was answered by "227 Logout."
-#    or "425": should be refused too.  The module still counts that PASV as
-#    pending and takes the 227: reported as XFAIL (not a failure) until that
-#    is fixed; it turns into a PASS by itself then.
+#    or "425": refused too (the helper pairs each final reply with its
+#    request, in order).
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -275,9 +274,7 @@ wait_listener "$ns_server" 2121 || fail "ftp_peer.py server did not start"
 
 # late_unsolicited NAME VERB PORT WHAT: VERB is answered by an unsolicited
 # 227 naming PORT, after a PASV that got its answer already, though not a
-# usable one.  The design ("a reply only answers a request") says: refuse.
-# The module keeps counting such a PASV as pending, so the 227 is taken:
-# that is reported as XFAIL until it is fixed, and any third outcome fails.
+# usable one.  A reply only answers its own request: refused.
 late_unsolicited() {
 	local name=$1 verb=$2 port=$3 what=$4 n
 
@@ -289,9 +286,6 @@ late_unsolicited() {
 	if [[ $PEER_LINE == ok* && ${STATSD[reject_unsolicited]} -eq 1 &&
 		$n -eq 0 && ${STATSD[expect_created]} -eq 0 ]]; then
 		pass "$what: refused"
-	elif [[ $PEER_LINE == ok* && ${STATSD[reject_unsolicited]} -eq 0 &&
-		$n -eq 1 && ${STATSD[expect_created]} -eq 1 ]]; then
-		echo "XFAIL: $what: taken as the answer to the earlier PASV, expectation for port $port (module: pasv_pending not cleared)"
 	else
 		fail "$what: $PEER_LINE, $n expectations for port $port ($(stats_show))"
 	fi
