@@ -606,9 +606,12 @@ static struct ftp_sym_rec *ftp_sym_rec_new(struct ftp_sym_half *h)
 /* Everything decided about one endpoint-bearing line. */
 struct ftp_sym_verdict {
 	bool expect;		/* an expectation was created */
-	bool rewrite;		/* NAT must rewrite the text */
+	bool rewrite;		/* NAT translated the endpoint: see text */
+	bool changed;		/* ...and the text differs from the line's */
 	const char *retry;	/* NAT failed: withhold the line, say why */
 	struct ftp_sym_endpoint pub;
+	int tlen;
+	char text[FTP_SYM_TEXT_MAX];
 };
 
 static void ftp_sym_log_reject(struct ftp_sym_ctx *c, const char *what,
@@ -915,44 +918,48 @@ static bool ftp_sym_hold_worthy(const struct ftp_sym_ctx *c,
 	}
 }
 
-/* Record what the peer gets for the line [start, end) under NAT. */
-static struct ftp_sym_rec *ftp_sym_record(struct ftp_sym_ctx *c,
-					  struct ftp_sym_half *h,
-					  u32 start, const char *line,
-					  unsigned int len,
+/* The text NAT puts in place of the line's endpoint, and whether that
+ * changes anything (a masqueraded server's own 227 stays as it is).
+ */
+static bool ftp_sym_format_verdict(const struct ftp_sym_line *pl,
+				   const char *line, struct ftp_sym_verdict *v)
+{
+	v->tlen = ftp_sym_format(v->text, sizeof(v->text), pl->kind,
+				 pl->delim, &v->pub);
+	if (v->tlen < 0)
+		return false;
+	v->changed = v->tlen != pl->match_len ||
+		     memcmp(v->text, line + pl->match_off, v->tlen);
+	return true;
+}
+
+/* Record what the peer gets for the line [start, start + len). */
+static struct ftp_sym_rec *ftp_sym_record(struct ftp_sym_half *h, u32 start,
+					  const char *line, unsigned int len,
 					  const struct ftp_sym_line *pl,
 					  const struct ftp_sym_verdict *v)
 {
+	unsigned int n = pl->match_off;
 	struct ftp_sym_rec *r;
-	char text[FTP_SYM_TEXT_MAX];
-	int tlen = 0;
-	unsigned int n;
 
-	if (v->rewrite) {
-		tlen = ftp_sym_format(text, sizeof(text), pl->kind, pl->delim,
-				      &v->pub);
-		if (tlen < 0)
-			return NULL;
-	}
-	if (len + FTP_SYM_TEXT_MAX > sizeof(r->text))
+	if (len > FTP_SYM_LINE_MAX)
 		return NULL;
 
 	r = ftp_sym_rec_new(h);
 	r->start = start;
 	r->end = start + len;
-	if (!v->rewrite) {
+	if (!v->changed) {
 		memcpy(r->text, line, len);
 		r->len = len;
 		r->delta = 0;
 		return r;
 	}
-	n = pl->match_off;
 	memcpy(r->text, line, n);
-	memcpy(r->text + n, text, tlen);
-	memcpy(r->text + n + tlen, line + pl->match_off + pl->match_len,
-	       len - pl->match_off - pl->match_len);
-	r->len = len - pl->match_len + tlen;
-	r->delta = (int)tlen - (int)pl->match_len;
+	memcpy(r->text + n, v->text, v->tlen);
+	memcpy(r->text + n + v->tlen, line + n + pl->match_len,
+	       len - n - pl->match_len);
+	r->len = len - pl->match_len + v->tlen;
+	r->delta = v->tlen - (int)pl->match_len;
 	return r;
 }
 
@@ -997,33 +1004,45 @@ static void ftp_sym_withhold(struct ftp_sym_ctx *c, unsigned int off,
 static void ftp_sym_inline_line(struct ftp_sym_ctx *c, unsigned int off,
 				const struct ftp_sym_line *pl)
 {
+	const char *line = c->data + off;
 	struct ftp_sym_verdict v;
-	struct ftp_sym_stream *st;
+	struct ftp_sym_stream *st = NULL;
 	struct ftp_sym_rec *r;
 	u32 start = c->seq + off;
+
+	/* A rewrite needs a record for retransmissions: get it before any
+	 * state changes, so that the line can simply come again.
+	 */
+	if (c->nat && ftp_sym_kind_has_endpoint(pl->kind)) {
+		st = ftp_sym_stream_get(c->info, c->fsn);
+		if (!st) {
+			ftp_sym_withhold(c, off, "no memory to record a rewrite");
+			return;
+		}
+	}
 
 	ftp_sym_line(c, pl, &v);
 	if (v.retry) {
 		ftp_sym_withhold(c, off, v.retry);
 		return;
 	}
-	if (!v.rewrite)
+	if (!v.rewrite || !st)
 		return;
-
-	st = ftp_sym_stream_get(c->info, c->fsn);
-	if (!st) {
-		c->why = "no memory to record a rewrite";
-		return;
-	}
-	r = ftp_sym_record(c, &st->half[c->dir], start, c->data + off,
-			   pl->consumed, pl, &v);
-	if (!r) {
+	if (!ftp_sym_format_verdict(pl, line, &v)) {
 		c->why = "cannot format rewritten endpoint";
 		return;
 	}
+	if (!v.changed)
+		return;
+
+	r = ftp_sym_record(&st->half[c->dir], start, line, pl->consumed, pl,
+			   &v);
+	if (!r) {
+		c->why = "line too long to record";
+		return;
+	}
 	if (!ftp_sym_plan(c, off + pl->match_off, pl->match_len,
-			  r->text + pl->match_off,
-			  pl->match_len + r->delta)) {
+			  r->text + pl->match_off, v.tlen)) {
 		c->why = "too many rewrites in one segment";
 		return;
 	}
@@ -1147,12 +1166,16 @@ static unsigned int ftp_sym_continue_buffer(struct ftp_sym_ctx *c,
 		return off;
 	}
 
-	r = ftp_sym_record(c, h, h->line_seq, h->buf, h->len, &pl, &v);
+	if (v.rewrite && !ftp_sym_format_verdict(&pl, h->buf, &v)) {
+		c->why = "cannot format rewritten endpoint";
+		return off + take;
+	}
+	r = ftp_sym_record(h, h->line_seq, h->buf, h->len, &pl, &v);
 	if (!r) {
 		c->why = "cannot record a held line";
 		return off + take;
 	}
-	if (v.rewrite)
+	if (v.changed)
 		ftp_sym_stat(c->fsn, FTP_SYM_STAT_NAT_REWRITE);
 	ftp_sym_note_delta(c, h, r->start, r->delta);
 	/* Replace the line's bytes present here by the whole line, moving the
