@@ -570,7 +570,11 @@ def serve_one(ctl, args, state, gap, payload):
             if data_listener:
                 data_listener.close()
             data_listener = socket.socket(dfam, socket.SOCK_STREAM)
-            data_listener.bind((local, 0))
+            data_listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR,
+                                     1)
+            nth = state.npasv + state.nepsv
+            data_listener.bind((local, args.data_port_base + nth
+                                if args.data_port_base else 0))
             data_listener.listen(1)
             dport = data_listener.getsockname()[1]
             if verb == "PASV":
@@ -656,6 +660,9 @@ def main():
     s.add_argument("--reply229", action="append")
     s.add_argument("--reply", action="append", metavar="VERB=TEXT")
     s.add_argument("--banner", default="220 ftp_peer ready")
+    s.add_argument("--data-port-base", type=int, default=0,
+                   help="the k-th PASV/EPSV listens on this port + k "
+                   "(default: any port), so reply lengths stay fixed")
     s.add_argument("--file")
     s.add_argument("--sessions", type=int, default=1)
     s.add_argument("--accept-timeout", type=float, default=120.0)
