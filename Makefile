@@ -39,11 +39,34 @@ modules_install install-modules: modules
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
 	$(DEPMOD) -a $(KERNELRELEASE)
 
-clean:
+modules-clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+
+clean: modules-clean
 	$(MAKE) -C tests/unit clean
 	$(MAKE) -C tests/fuzz clean
 	$(MAKE) -C tools clean
+
+# DKMS: the sources dkms needs, and nothing else, under /usr/src.
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+DKMS_SOURCES := Makefile Kbuild dkms.conf nf_conntrack_ftp_sym.c \
+	nf_nat_ftp_sym.c nf_ftp_sym_parse.c include
+DKMS_DIR ?= $(DESTDIR)/usr/src/nf-ftp-sym-$(VERSION)
+
+dkms-install:
+	mkdir -p $(DKMS_DIR)
+	cp -r $(DKMS_SOURCES) $(DKMS_DIR)/
+	dkms add -m nf-ftp-sym -v $(VERSION)
+	dkms build -m nf-ftp-sym -v $(VERSION) -k $(KERNELRELEASE)
+	dkms install -m nf-ftp-sym -v $(VERSION) -k $(KERNELRELEASE)
+
+dkms-remove:
+	-dkms remove -m nf-ftp-sym -v $(VERSION) --all
+	rm -rf $(DKMS_DIR)
+
+# The same dkms steps in private trees under .cache/dkms, for the tests.
+dkms-check:
+	scripts/dkms-check.sh $(KERNELRELEASE)
 
 # The ftp-sym tool (libnetfilter_conntrack).
 tools:
@@ -90,9 +113,11 @@ check: deps
 	$(MAKE) fuzz-replay
 	$(MAKE) fuzz FUZZ_TIME=$(FUZZ_SMOKE_TIME)
 	$(MAKE) tools tools-check
+	$(MAKE) dkms-check
 	$(MAKE) selftest
 	$(MAKE) selftest-6.12
 
 .PHONY: all modules modules-strict modules_install install-modules clean \
 	deps lint unit fuzz fuzz-replay selftest check tools tools-check \
-	install modules-6.12 selftest-6.12
+	install modules-6.12 selftest-6.12 modules-clean dkms-install \
+	dkms-remove dkms-check

@@ -49,6 +49,7 @@
 
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("nf-ftp-sym developers");
+MODULE_VERSION(NF_FTP_SYM_VERSION);
 MODULE_DESCRIPTION("Symmetric FTP connection tracking helper");
 MODULE_ALIAS_NFCT_HELPER(NF_FTP_SYM_NAME);
 /* nft and iptables never load NAT helpers: pull ours in with us. */
