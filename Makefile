@@ -13,8 +13,8 @@ KERNELRELEASE ?= $(shell ls -1d /lib/modules/*/build 2>/dev/null | \
 			 sed 's|/lib/modules/||;s|/build||' | sort -V | tail -n 1)
 KDIR ?= /lib/modules/$(KERNELRELEASE)/build
 
-FUZZ_TIME ?= 60
-FUZZ_SMOKE_TIME ?= 20
+FUZZ_TIME ?= 30
+FUZZ_SMOKE_TIME ?= 10
 # Extra arguments for the VM runner, e.g. VM_ARGS="--kernel-dir DIR".
 VM_ARGS ?=
 # Selftests to run (default: all), e.g. TESTS=selftests/nf_ftp_sym_load.sh

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* libFuzzer harness for nf_ftp_sym_parse.c.
+/* libFuzzer harness for nf_ftp_sym_parse.c, one binary per entry point.
  *
- * The input is walked line by line the way the conntrack helper walks a
- * segment, and every result is checked against the parser's contract; any
- * violation calls abort().  The first bytes of the input also drive one
- * call of ftp_sym_format() with an arbitrary endpoint.
+ * FUZZ_ENTRY_PARSE: the input is walked line by line the way the conntrack
+ * helper walks a segment, and every ftp_sym_parse_line() result is checked
+ * against the parser's contract (formatted endpoints are spliced back and
+ * re-parsed on the way); any violation calls abort().
+ * FUZZ_ENTRY_FORMAT: the input is an arbitrary endpoint, kind, delimiter
+ * and buffer size for ftp_sym_format(), whose output must parse back.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -340,14 +342,19 @@ static void check_skip_is_final(const char *text, size_t len)
 	free(buf);
 }
 
+#ifdef FUZZ_ENTRY_FORMAT
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_format(data, size);
+	return 0;
+}
+#else
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data;
 	struct ftp_sym_line l;
 	size_t off = 0;
 	int st;
-
-	fuzz_format(data, size);
 
 	for (;;) {
 		st = parse_exact(p + off, size - off, &l);
@@ -372,3 +379,4 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	return 0;
 }
+#endif /* FUZZ_ENTRY_FORMAT */
