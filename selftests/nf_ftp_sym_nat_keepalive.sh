@@ -52,9 +52,11 @@
 # PORT/EPRT the server received, or the 227 it sent and the one the client
 # received, are those of the layout: e.g. in B the server sent 227 with
 # its own address, the client received the router's (rewritten) and
-# connected there.  The ftp-sym cases: expect_created, nat_rewrites and
-# keepalive_tracked >= 2 (both transfers), expect_failed, nat_failed,
-# nat_missed and dropped 0.
+# connected there.  The ftp-sym cases: expect_created and
+# keepalive_tracked >= 2 (both transfers), nat_rewrites >= 2 where the NAT
+# changes the text and 0 where it does not (the masqueraded client's
+# server keeps its 227, the port-forwarded server sees the client's own
+# PORT), expect_failed, nat_failed, nat_missed and dropped 0.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -108,18 +110,27 @@ nat_text() {
 	fi
 }
 
-# nat_counters NAME: the helper's counters in the router of an ftp-sym case
-# whose client made two transfers: each got its expectation, its PORT,
-# EPRT or 227 went through the NAT module, its data connection was
-# tracked for the keep-alive, and nothing failed or was dropped.
+# nat_counters NAME REWRITES: the helper's counters in the router of an
+# ftp-sym case whose client made two transfers: each got its expectation,
+# its data connection was tracked for the keep-alive, nothing failed or
+# was dropped; REWRITES is "changed" when the NAT changes the PORT, EPRT or
+# 227 text (nat_rewrites >= 2), "same" when the translated text equals the
+# original one (nat_rewrites 0).
 nat_counters() {
-	local name=$1 ns=${KA_NSR[$1]} c v ok=1 s=''
+	local name=$1 rewrites=$2 ns=${KA_NSR[$1]} c v ok=1 s=''
 
-	for c in expect_created nat_rewrites keepalive_tracked; do
+	for c in expect_created keepalive_tracked; do
 		v=$(ftp_stat "$ns" "$c")
 		s+=" $c=${v:-?}"
 		[[ ${v:-0} -ge 2 ]] || ok=0
 	done
+	v=$(ftp_stat "$ns" nat_rewrites)
+	s+=" nat_rewrites=${v:-?}"
+	if [[ $rewrites == changed ]]; then
+		[[ ${v:-0} -ge 2 ]] || ok=0
+	else
+		[[ $v == 0 ]] || ok=0
+	fi
 	for c in expect_failed nat_failed nat_missed dropped; do
 		v=$(ftp_stat "$ns" "$c")
 		s+=" $c=${v:-?}"
@@ -128,17 +139,17 @@ nat_counters() {
 	if [[ $ok -eq 1 ]]; then
 		pass "$name: helper counters:$s"
 	else
-		fail "$name: helper counters:$s (want >= 2, >= 2, >= 2, then 0)"
+		fail "$name: helper counters:$s (want >= 2, >= 2, rewrites $rewrites, then 0)"
 	fi
 }
 
-# keep_check NAME WANT SERVER-TEXT [CLIENT-TEXT]: the keep case, its two
-# data connections, the text of both transfers, the counters.
+# keep_check NAME REWRITES WANT SERVER-TEXT [CLIENT-TEXT]: the keep case,
+# its two data connections, the text of both transfers, the counters.
 keep_check() {
 	ka_check "$1"
-	nat_tuples "$1" 2 "$2"
-	nat_text "$1" 2 "$3" "${4:-}"
-	nat_counters "$1"
+	nat_tuples "$1" 2 "$3"
+	nat_text "$1" 2 "$4" "${5:-}"
+	nat_counters "$1" "$2"
 }
 
 # The data connections each layout and mode implies (ORIG REPLY).
@@ -225,12 +236,12 @@ fi
 
 echo "INFO: phase 2 (keepalive_interval=$KA_INTERVAL) after $((EPOCHSECONDS - t_start))s: ${keep[*]}"
 ka_start "${keep[@]}"
-keep_check a-pasv "$A_PASV" "$S_227" "$A_PASV_C"
-keep_check a-port "$A_PORT" "$A_PORT_S"
-keep_check b-pasv "$B_PASV" "$S_227" "$B_PASV_C"
-keep_check b-port "$B_PORT" "$B_PORT_S"
-[[ $have_ft -eq 1 ]] && keep_check b-pasv-ft "$B_PASV" "$S_227" "$B_PASV_C"
-keep_check a6-port "$A6_PORT" "$A6_PORT_S"
+keep_check a-pasv same "$A_PASV" "$S_227" "$A_PASV_C"
+keep_check a-port changed "$A_PORT" "$A_PORT_S"
+keep_check b-pasv changed "$B_PASV" "$S_227" "$B_PASV_C"
+keep_check b-port same "$B_PORT" "$B_PORT_S"
+[[ $have_ft -eq 1 ]] && keep_check b-pasv-ft changed "$B_PASV" "$S_227" "$B_PASV_C"
+keep_check a6-port changed "$A6_PORT" "$A6_PORT_S"
 echo "INFO: done after $((EPOCHSECONDS - t_start))s"
 
 ksft_exit
