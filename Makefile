@@ -3,6 +3,7 @@
 # nf-ftp-sym: symmetric FTP conntrack and NAT helpers.
 #
 #   make            build both modules against the newest installed headers
+#   make demo       FTP through a NAT router in a VM, ftp-sym vs stock
 #   make check      everything CI runs: deps, build, lint, unit, fuzz, VM tests
 #
 # Kbuild reads ./Kbuild; this file is only the wrapper around it.
@@ -105,6 +106,14 @@ modules-6.12:
 selftest-6.12: tools
 	scripts/other-kernel.sh selftest $(TESTS)
 
+# The README's first command: build, boot the VM once, run demo/run in it.
+# Colour when our output is a terminal (inside the VM it always is one).
+demo: deps
+	$(MAKE) modules tools
+	c=0; [ -t 1 ] && [ -z "$$NO_COLOR" ] && c=1; \
+	NF_FTP_SYM_DEMO_COLOR=$$c NF_FTP_SYM_KO_DIR=$(CURDIR) \
+		selftests/vm/run $(VM_ARGS) -- demo/run
+
 # What CI runs, and the README's test command.
 check: deps
 	$(MAKE) modules-strict
@@ -120,4 +129,4 @@ check: deps
 .PHONY: all modules modules-strict modules_install install-modules clean \
 	deps lint unit fuzz fuzz-replay selftest check tools tools-check \
 	install modules-6.12 selftest-6.12 modules-clean dkms-install \
-	dkms-remove dkms-check
+	dkms-remove dkms-check demo
