@@ -1464,6 +1464,13 @@ static int ftp_sym_help(struct sk_buff *skb, unsigned int protoff,
 
 	if (!info || READ_ONCE(info->flags) & FTP_SYM_F_TLS)
 		return NF_ACCEPT;
+	/* Some stable kernels (6.12.95) give an expected connection its
+	 * master's helper.  A data connection is never a control channel:
+	 * its bytes are the user's file and must not be parsed, let alone
+	 * rewritten.
+	 */
+	if (ct->master)
+		return NF_ACCEPT;
 
 	th = skb_header_pointer(skb, protoff, sizeof(_th), &_th);
 	if (!th)

@@ -380,6 +380,18 @@ ka_sample() {
 	echo "$t $m $mto $mst $nd $dst $off $size"
 }
 
+# ka_data_helper NAME: status 0 if a data connection of case NAME carried a
+# helper in the router's conntrack dumps.  Some stable kernels (6.12.95)
+# give an expected connection its master's helper, and nft_flow_offload
+# never offloads a connection with a helper: a flowtable case proves
+# nothing there and is skipped, for the stock helper as for ours.
+ka_data_helper() {
+	local raw=$FTP_DIR/ka-$1/raw
+
+	[[ -e $raw ]] || return 1
+	grep -E '^tcp .*helper=' "$raw" | grep -qvE "(sport|dport)=$KA_PORT "
+}
+
 # ka_collect NAME: run the client and sample until it ends (in the
 # background).  Files in FTP_DIR/ka-NAME: samples, raw (conntrack lines of
 # the router at each sample), client.log, out (the data), out2 (the next
@@ -719,6 +731,10 @@ ka_check() {
 			ok=0
 		fi
 		if [[ ${KA_OFF[$name]} == 1 && $offl -eq 0 ]]; then
+			if ka_data_helper "$name"; then
+				skip "$name: the kernel gave the data connection its master's helper, so the flowtable never offloads it"
+				return 0
+			fi
 			fail "$name: the data connection was never [OFFLOAD]: proves nothing"
 			ok=0
 		fi
@@ -792,6 +808,10 @@ ka_check() {
 		ok=0
 	fi
 	if [[ ${KA_OFF[$name]} == 1 && $offl -eq 0 ]]; then
+		if ka_data_helper "$name"; then
+			skip "$name: the kernel gave the data connection its master's helper, so the flowtable never offloads it"
+			return 0
+		fi
 		fail "$name: the data connection was never [OFFLOAD]"
 		ok=0
 	fi

@@ -532,9 +532,15 @@ static bool family_ok(uint8_t l3)
 	return opt.family == AF_UNSPEC || opt.family == l3;
 }
 
+/* A data connection may carry its master's helper too (some stable
+ * kernels give it to every expected connection): a control connection is
+ * one with the helper and no master.
+ */
 static bool is_control(const struct conn *c)
 {
-	return c->orig.l4 == IPPROTO_TCP && !strcmp(c->helper, opt.helper);
+	return c->orig.l4 == IPPROTO_TCP && !c->master.l3 &&
+	       !(c->has_status && (c->status & IPS_EXPECTED)) &&
+	       !strcmp(c->helper, opt.helper);
 }
 
 /* The TCP states in which the module's worker keeps the master alive. */
@@ -1459,6 +1465,23 @@ static int ct_event_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
 	if (!family_ok(c.orig.l3) || c.orig.l4 != IPPROTO_TCP)
 		return NFCT_CB_CONTINUE;
 
+	/* Data first: its later events may name the helper, not the master. */
+	k = known_find_id(&w->data, &c.orig, c.id);
+	if (!k && c.master.l3 && known_find_orig(&w->controls, &c.master)) {
+		if (known_add(&w->data, &c)) {
+			w->err = ENOMEM;
+			return NFCT_CB_CONTINUE;
+		}
+		k = known_find_id(&w->data, &c.orig, c.id);
+	}
+	if (k) {
+		c.master = k->master;
+		print_conn_event(type, "data", &c, &k->master);
+		if (type == NFCT_T_DESTROY)
+			known_del(&w->data, k);
+		return NFCT_CB_CONTINUE;
+	}
+
 	k = known_find_id(&w->controls, &c.orig, c.id);
 	if (is_control(&c) || k) {
 		if (type == NFCT_T_DESTROY) {
@@ -1468,23 +1491,7 @@ static int ct_event_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
 			w->err = ENOMEM;
 		}
 		print_conn_event(type, "control", &c, NULL);
-		return NFCT_CB_CONTINUE;
 	}
-
-	k = known_find_id(&w->data, &c.orig, c.id);
-	if (!k && c.master.l3 && known_find_orig(&w->controls, &c.master)) {
-		if (known_add(&w->data, &c)) {
-			w->err = ENOMEM;
-			return NFCT_CB_CONTINUE;
-		}
-		k = known_find_id(&w->data, &c.orig, c.id);
-	}
-	if (!k)
-		return NFCT_CB_CONTINUE;
-	c.master = k->master;
-	print_conn_event(type, "data", &c, &k->master);
-	if (type == NFCT_T_DESTROY)
-		known_del(&w->data, k);
 	return NFCT_CB_CONTINUE;
 }
 
