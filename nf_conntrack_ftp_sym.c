@@ -511,7 +511,16 @@ static void ftp_sym_destroy(struct nf_conn *ct)
 /* Segment processing                                                  */
 /* ------------------------------------------------------------------ */
 
-#define FTP_SYM_EDITS_MAX	8
+/* Edits of one segment, and a copy of every replacement text: records
+ * move when a newer line is recorded, so an edit must never point into
+ * one.  Per CPU, used under the connection's lock with BHs off; big enough
+ * for every line of a full-sized segment, and a larger (GRO) segment is
+ * cut (ftp_sym_cut) and comes again in the sender's retransmission.
+ */
+#define FTP_SYM_EDITS_MAX	64
+#define FTP_SYM_ARENA_SIZE	8192
+/* The most text one edit can carry: a whole recorded line. */
+#define FTP_SYM_EDIT_TEXT_MAX	(FTP_SYM_LINE_MAX + FTP_SYM_TEXT_MAX)
 
 /* A planned change of the payload, in original payload offsets. */
 struct ftp_sym_edit {
@@ -520,6 +529,13 @@ struct ftp_sym_edit {
 	const char *rep;
 	unsigned int rep_len;
 };
+
+struct ftp_sym_scratch {
+	struct ftp_sym_edit edits[FTP_SYM_EDITS_MAX];
+	char arena[FTP_SYM_ARENA_SIZE];
+};
+
+static struct ftp_sym_scratch __percpu *ftp_sym_scratch;
 
 struct ftp_sym_ctx {
 	struct sk_buff *skb;
@@ -535,8 +551,11 @@ struct ftp_sym_ctx {
 	u32 seq;			/* original sequence number of data[0] */
 
 	/* NAT: how to turn the segment into what the peer must see */
+	struct ftp_sym_scratch *sc;	/* edits[] and texts, this CPU's */
 	unsigned int nedits;
-	struct ftp_sym_edit edits[FTP_SYM_EDITS_MAX];
+	unsigned int arena_used;
+	int grow;			/* sum of the edits' length changes */
+	unsigned int room;		/* growth the route's MTU allows */
 	unsigned int shift;		/* move the start back by this much */
 	unsigned int cut;		/* drop payload from here on, if set */
 	bool has_cut;
@@ -579,14 +598,27 @@ static bool ftp_sym_plan(struct ftp_sym_ctx *c, unsigned int off,
 {
 	struct ftp_sym_edit *e;
 
-	if (c->nedits == FTP_SYM_EDITS_MAX)
+	if (c->nedits == FTP_SYM_EDITS_MAX ||
+	    rep_len > FTP_SYM_ARENA_SIZE - c->arena_used)
 		return false;
-	e = &c->edits[c->nedits++];
+	e = &c->sc->edits[c->nedits++];
 	e->off = off;
 	e->len = len;
-	e->rep = rep;
+	e->rep = NULL;
 	e->rep_len = rep_len;
+	c->grow += (int)rep_len - (int)len;
+	if (rep_len) {
+		e->rep = c->sc->arena + c->arena_used;
+		memcpy(c->sc->arena + c->arena_used, rep, rep_len);
+		c->arena_used += rep_len;
+	}
 	return true;
+}
+
+static bool ftp_sym_plan_room(const struct ftp_sym_ctx *c)
+{
+	return c->nedits + 2 <= FTP_SYM_EDITS_MAX &&
+	       c->arena_used + 2 * FTP_SYM_EDIT_TEXT_MAX <= FTP_SYM_ARENA_SIZE;
 }
 
 static struct ftp_sym_rec *ftp_sym_rec_new(struct ftp_sym_half *h)
@@ -1223,11 +1255,27 @@ static void ftp_sym_new_bytes(struct ftp_sym_ctx *c, unsigned int off,
 			continue;
 		}
 		/* One edit per line and one for a held tail must fit. */
-		if (c->nat && c->nedits + 2 > FTP_SYM_EDITS_MAX) {
+		if (c->nat && !ftp_sym_plan_room(c)) {
 			ftp_sym_cut(c, off);
 			return;
 		}
 		status = ftp_sym_parse_line(c->data + off, c->len - off, &pl);
+		if (status == FTP_SYM_COMPLETE && c->nat &&
+		    ftp_sym_kind_has_endpoint(pl.kind) &&
+		    c->grow + FTP_SYM_TEXT_MAX > (int)c->room) {
+			/* Its rewrite may not fit the MTU: the line goes
+			 * first in the retransmission, alone if need be.
+			 */
+			if (off) {
+				ftp_sym_cut(c, off);
+				return;
+			}
+			ftp_sym_inline_line(c, off, &pl);
+			off += pl.consumed;
+			if (!c->why && !c->has_cut && off < c->len)
+				ftp_sym_cut(c, off);
+			return;
+		}
 		if (status == FTP_SYM_COMPLETE) {
 			ftp_sym_inline_line(c, off, &pl);
 			off += pl.consumed;
@@ -1244,6 +1292,21 @@ static void ftp_sym_new_bytes(struct ftp_sym_ctx *c, unsigned int off,
 		*df |= FTP_SYM_D_SKIP;
 		return;
 	}
+}
+
+/* How much the segment may grow and still leave whole: a rewritten
+ * segment above the route's MTU would be dropped (DF) after our state
+ * moved on.  A GSO packet is cut to size later; a local one has no limit.
+ */
+static unsigned int ftp_sym_room(const struct sk_buff *skb)
+{
+	const struct dst_entry *dst = skb_dst(skb);
+	unsigned int mtu;
+
+	if (!dst || skb_is_gso(skb))
+		return INT_MAX;
+	mtu = dst_mtu(dst);
+	return mtu > skb->len ? mtu - skb->len : 0;
 }
 
 /* Old bytes [c->seq, end) of a retransmission: under NAT, give them the
@@ -1330,7 +1393,7 @@ static bool ftp_sym_apply(struct ftp_sym_ctx *c)
 	__be32 oldseq, newseq;
 
 	for (i = 0; i < c->nedits; i++)
-		grow += (int)c->edits[i].rep_len - (int)c->edits[i].len;
+		grow += (int)c->sc->edits[i].rep_len - (int)c->sc->edits[i].len;
 	if (c->has_cut)
 		grow -= c->len - c->cut;
 	if (skb_ensure_writable(skb, skb->len))
@@ -1345,7 +1408,7 @@ static bool ftp_sym_apply(struct ftp_sym_ctx *c)
 					  c->cut, c->len - c->cut, NULL, 0))
 		return false;
 	for (i = c->nedits - 1; i >= 0; i--) {
-		struct ftp_sym_edit *e = &c->edits[i];
+		struct ftp_sym_edit *e = &c->sc->edits[i];
 
 		if (c->has_cut && e->off >= c->cut)
 			continue;
@@ -1497,11 +1560,14 @@ static int ftp_sym_help(struct sk_buff *skb, unsigned int protoff,
 	c.seq = ntohl(th->seq);
 
 	nat = rcu_dereference(nf_ftp_sym_nat_ops);
-	if (nat && (ct->status & IPS_NAT_MASK))
+	if (nat && (ct->status & IPS_NAT_MASK)) {
 		c.nat = nat;
+		c.room = ftp_sym_room(skb);
+	}
 
 	ftp_sym_stat(c.fsn, FTP_SYM_STAT_PACKETS);
 	spin_lock_bh(ftp_sym_lock(ct));
+	c.sc = this_cpu_ptr(ftp_sym_scratch);
 	ret = ftp_sym_segment(&c);
 	spin_unlock_bh(ftp_sym_lock(ct));
 
@@ -1631,9 +1697,13 @@ static int __init nf_conntrack_ftp_sym_init(void)
 	for (i = 0; i < ARRAY_SIZE(ftp_sym_locks); i++)
 		spin_lock_init(&ftp_sym_locks[i]);
 
+	ftp_sym_scratch = alloc_percpu(struct ftp_sym_scratch);
+	if (!ftp_sym_scratch)
+		return -ENOMEM;
+
 	ret = register_pernet_subsys(&ftp_sym_net_ops);
 	if (ret < 0)
-		return ret;
+		goto out_scratch;
 
 	nf_ct_helper_expectfn_register(&ftp_sym_expectfn_desc);
 
@@ -1660,6 +1730,8 @@ static int __init nf_conntrack_ftp_sym_init(void)
 out_expectfn:
 	nf_ct_helper_expectfn_unregister(&ftp_sym_expectfn_desc);
 	unregister_pernet_subsys(&ftp_sym_net_ops);
+out_scratch:
+	free_percpu(ftp_sym_scratch);
 	return ret;
 }
 
@@ -1675,6 +1747,7 @@ static void __exit nf_conntrack_ftp_sym_fini(void)
 	nf_ct_helper_expectfn_destroy(&ftp_sym_expectfn_desc);
 	ftp_sym_free_streams();
 	unregister_pernet_subsys(&ftp_sym_net_ops);
+	free_percpu(ftp_sym_scratch);
 }
 
 module_init(nf_conntrack_ftp_sym_init);
