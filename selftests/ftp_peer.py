@@ -14,7 +14,10 @@ bounded.
   ftp_peer.py client --server ADDR --control FIFO
   ftp_peer.py server --listen ADDR [--port 21] [--split ...]... \
                      [--reply227 TEXT]... [--reply VERB=TEXT]... \
-                     [--banner TEXT]
+                     [--banner TEXT] [--record PREFIX]
+  ftp_peer.py compare --c2s SENT RECEIVED --s2c SENT RECEIVED [--plan FILE]
+  ftp_peer.py flood --server ADDR [--port 21] --count N --send TEMPLATE ...
+  ftp_peer.py flood-server --listen ADDR [--port 21]
 
 Split offsets are byte offsets into the text sent (the CRLF included);
 negative ones count from its end: -1 cuts between CR and LF, -2 just before
@@ -39,8 +42,18 @@ read one action per line from FIFO and print exactly one line per action,
   xfer OPTIONS      one transfer; OPTIONS as for the one-shot client
                     (--mode, --split, --pipeline, --announce, ...); with
                     --hold the detail is "held port=N" and the transfer ends
-                    with the next action, which must be "go" (or "close")
+                    with the next action, which must be "go" (or "close");
+                    --mark TOKEN: a mark (below) once the transfer is done
   go                finish the held transfer; detail: "done bytes=N sha256=X"
+  sendfile PATH [--split OFFSETS] [--gap-ms N]
+                    send the bytes of PATH as they are, cut at OFFSETS
+  mark TOKEN        send "SITE MARK TOKEN", read lines until the server's
+                    "200 MARK TOKEN"; detail: "lines=K first=<first line>"
+                    (K lines came before it, the first one escaped)
+  probe [--file PATH [--split OFFSETS]] [--next PATH [--next-split OFFSETS]]
+        [--send TEXT] [--mark TOKEN]
+                    in one action: "SITE NEXT PATH" (the scripted server's
+                    next reply), the bytes of PATH, TEXT + CRLF, then mark
   quit              QUIT and exit
   close             close the control connection and exit
 
@@ -50,16 +63,35 @@ PASV is answered with the k-th --reply227 template (the last one repeats;
 "%s" becomes h1,h2,h3,h4,p1,p2, a text without it is sent as it is), EPSV
 likewise with --reply229 ("%d": the port).  --reply VERB=TEXT answers VERB
 with TEXT (escapes decoded) instead, whatever VERB is.  Listening on "::"
-also accepts IPv4.
+also accepts IPv4.  "SITE MARK TOKEN" is answered "200 MARK TOKEN";
+"SITE NEXT PATH [OFFSETS]" makes the bytes of PATH, sent as they are and cut
+at OFFSETS, the reply to the next command other than SITE (for PASV/EPSV
+"%s"/"%d" in them become the real tuple/port).
+
+--record PREFIX (client and server): append every byte sent on the control
+connection to PREFIX.out and every byte received to PREFIX.in (the server
+adds the session number: PREFIX.1.in ...).  "compare" splits such records
+at the marks and tells, per mark, whether what one side received is what
+the other sent, after the OLD=NEW replacements the plan allows (NAT):
+plan lines are "TOKEN [c2s:OLD=NEW|s2c:OLD=NEW]...".
+
+flood: COUNT control connections open at once, each sending TEMPLATE
+(escapes decoded, "%P" -> "p1,p2" of --port-base + its index); prints
+"ready N" and holds them until --release FILE exists, then closes them
+(with --rst: by RST) and prints "closed N".  flood-server accepts any
+number of connections at once: a 220 banner, "200 ok" per line.
 """
 
 import argparse
 import codecs
 import hashlib
 import os
+import re
 import select
+import selectors
 import shlex
 import socket
+import struct
 import sys
 import time
 
@@ -126,6 +158,44 @@ def send_split(sock, data, offsets, gap):
 
 def nodelay(sock):
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class Recorder:
+    """A control socket that appends what it sends to PREFIX.out and what
+    it receives to PREFIX.in, unbuffered, so a reader sees every byte
+    once the peer has answered it."""
+
+    def __init__(self, sock, prefix):
+        self.sock = sock
+        # pylint: disable=consider-using-with
+        self.fin = open(prefix + ".in", "ab", buffering=0)
+        self.fout = open(prefix + ".out", "ab", buffering=0)
+
+    def sendall(self, data):
+        self.fout.write(data)
+        return self.sock.sendall(data)
+
+    def recv(self, size):
+        data = self.sock.recv(size)
+        self.fin.write(data)
+        return data
+
+    def close(self):
+        self.sock.close()
+        self.fin.close()
+        self.fout.close()
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
+def printable(data, limit=80):
+    """One line of text, escaped, for a report."""
+    if isinstance(data, str):
+        data = data.encode("latin-1")
+    text = data[:limit].decode("latin-1")
+    text = ascii(text)[1:-1]
+    return text + ("..." if len(data) > limit else "")
 
 
 class Lines:
@@ -223,6 +293,14 @@ def add_xfer_options(p):
                    help="limit for the data connection (default --timeout)")
     p.add_argument("--before", action="append",
                    help="extra command before the transfer")
+    p.add_argument("--lower", action="store_true",
+                   help="send the verbs in lowercase (port, pasv, retr)")
+    p.add_argument("--eol", choices=("crlf", "lf"), default="crlf",
+                   help="line end of the commands of the transfer")
+
+
+def verb_of(verb, o):
+    return verb.lower() if o.lower else verb
 
 
 class Client:
@@ -233,10 +311,12 @@ class Client:
         self.ctl = socket.create_connection((args.server, args.port),
                                             timeout=self.timeout)
         nodelay(self.ctl)
+        if getattr(args, "record", None):
+            self.ctl = Recorder(self.ctl, args.record)
         self.rd = Lines(self.ctl, self.timeout)
 
-    def send(self, text, offsets=(), gap=0.15):
-        data = (text + "\r\n").encode("latin-1")
+    def send(self, text, offsets=(), gap=0.15, eol="\r\n"):
+        data = (text + eol).encode("latin-1")
         if offsets:
             send_split(self.ctl, data, offsets, gap)
         else:
@@ -249,8 +329,9 @@ class Client:
             raise PeerError("%s: %s" % (what, err),
                             EXIT_STALLED if stall else EXIT_FAIL) from err
 
-    def cmd(self, text, expect=None, offsets=(), gap=0.15, stall=False):
-        self.send(text, offsets, gap)
+    def cmd(self, text, expect=None, offsets=(), gap=0.15, stall=False,
+            eol="\r\n"):
+        self.send(text, offsets, gap, eol)
         code, line = self.reply(text, stall)
         log("->", text, "<-", line)
         if expect and str(code)[0] not in expect:
@@ -275,6 +356,7 @@ class Client:
         """The endpoint exchange of one transfer: what finish() needs."""
         offsets = parse_offsets(o.split)
         gap = o.gap_ms / 1000.0
+        eol = "\n" if o.eol == "lf" else "\r\n"
         st = {"mode": o.mode, "retr_sent": False, "listener": None}
         for extra in o.before or []:
             self.cmd(extra)
@@ -289,14 +371,17 @@ class Client:
             st["port"] = dport
             addr = o.announce or local
             if o.mode == "port":
-                text = "PORT %s,%d,%d" % (addr.replace(".", ","),
-                                          dport >> 8, dport & 255)
+                text = "%s %s,%d,%d" % (verb_of("PORT", o),
+                                        addr.replace(".", ","),
+                                        dport >> 8, dport & 255)
             else:
                 af = 2 if ":" in addr else 1
-                text = "EPRT %s%d%s%s%s%d%s" % (o.delim, af, o.delim, addr,
-                                                o.delim, dport, o.delim)
+                text = "%s %s%d%s%s%s%d%s" % (verb_of("EPRT", o), o.delim,
+                                              af, o.delim, addr, o.delim,
+                                              dport, o.delim)
             if o.pipeline:
-                data = (text + "\r\nRETR " + o.retr + "\r\n").encode()
+                data = (text + eol + verb_of("RETR", o) + " " + o.retr +
+                        eol).encode()
                 send_split(self.ctl, data, offsets, gap)
                 st["retr_sent"] = True
                 code, line = self.reply(text, stall=True)
@@ -304,11 +389,12 @@ class Client:
                 if code != 200:
                     raise PeerError("%s refused: %s" % (text, line))
             else:
-                self.cmd(text, "2", offsets, gap, stall=True)
+                self.cmd(text, "2", offsets, gap, stall=True, eol=eol)
         else:
-            verb = "PASV" if o.mode == "pasv" else "EPSV"
+            verb = verb_of("PASV" if o.mode == "pasv" else "EPSV", o)
             if o.pipeline:
-                send_split(self.ctl, ("NOOP\r\n%s\r\n" % verb).encode(),
+                send_split(self.ctl,
+                           ("NOOP%s%s%s" % (eol, verb, eol)).encode(),
                            offsets, gap)
                 self.reply("NOOP", stall=True)
                 code, line = self.reply(verb, stall=True)
@@ -316,7 +402,8 @@ class Client:
                 if code // 100 != 2:
                     raise PeerError("%s refused: %s" % (verb, line))
             else:
-                code, line = self.cmd(verb, "2", offsets, gap, stall=True)
+                code, line = self.cmd(verb, "2", offsets, gap, stall=True,
+                                      eol=eol)
             if o.mode == "pasv":
                 host, dport = parse_227(line)
                 if not o.use_pasv_addr:
@@ -331,10 +418,12 @@ class Client:
         """Open the data connection, RETR, check what arrived."""
         dto = o.data_timeout or self.timeout
         listener = st["listener"]
+        eol = "\n" if o.eol == "lf" else "\r\n"
+        retr = verb_of("RETR", o) + " " + o.retr
         try:
             if listener:
                 if not st["retr_sent"]:
-                    self.send("RETR " + o.retr)
+                    self.send(retr, eol=eol)
                 listener.settimeout(dto)
                 try:
                     data_sock, _ = listener.accept()
@@ -349,7 +438,7 @@ class Client:
                     raise PeerError("cannot connect to %s port %d: %s" %
                                     (st["host"], st["port"], err),
                                     EXIT_DATA) from err
-                self.send("RETR " + o.retr)
+                self.send(retr, eol=eol)
             code, line = self.reply("RETR")
             if code not in (125, 150):
                 raise PeerError("RETR: " + line)
@@ -366,6 +455,26 @@ class Client:
         if o.sha256 and digest != o.sha256:
             raise PeerError("checksum mismatch", EXIT_DATA)
         return len(payload), digest
+
+
+    def mark(self, token):
+        """SITE MARK TOKEN, then every line up to its answer."""
+        self.send("SITE MARK " + token)
+        want = "200 MARK " + token
+        lines = []
+        while True:
+            line = self.rd.line()
+            if line == want:
+                break
+            lines.append(line)
+        first = printable(lines[0], 40) if lines else "-"
+        return "lines=%d first=%s" % (len(lines), first)
+
+    def sendfile(self, path, offsets, gap):
+        with open(path, "rb") as f:
+            data = f.read()
+        send_split(self.ctl, data, offsets, gap)
+        return len(data)
 
 
 def client_oneshot(args):
@@ -387,6 +496,19 @@ def control(args):
     xp = Parser(prog="xfer", add_help=False)
     add_xfer_options(xp)
     xp.add_argument("--hold", action="store_true")
+    xp.add_argument("--mark", help="mark (see below) once it is done")
+    fp = Parser(prog="sendfile", add_help=False)
+    fp.add_argument("path")
+    fp.add_argument("--split", default="")
+    fp.add_argument("--gap-ms", type=int, default=150)
+    pp = Parser(prog="probe", add_help=False)
+    pp.add_argument("--file")
+    pp.add_argument("--split", default="")
+    pp.add_argument("--gap-ms", type=int, default=150)
+    pp.add_argument("--next")
+    pp.add_argument("--next-split", default="")
+    pp.add_argument("--send")
+    pp.add_argument("--mark")
 
     def out(n, ok, msg):
         print("%s %d %s" % ("ok" if ok else "fail", n, msg), flush=True)
@@ -446,6 +568,8 @@ def control(args):
                     out(n, True, "held port=%d" % st["port"])
                 else:
                     size, digest = cl.finish(st, o)
+                    if o.mark:
+                        cl.mark(o.mark)
                     out(n, True, "done bytes=%d sha256=%s" % (size, digest))
             elif verb == "go":
                 if not held:
@@ -453,7 +577,37 @@ def control(args):
                 st, o = held
                 held = None
                 size, digest = cl.finish(st, o)
+                if o.mark:
+                    cl.mark(o.mark)
                 out(n, True, "done bytes=%d sha256=%s" % (size, digest))
+            elif verb == "sendfile":
+                o = fp.parse_args(shlex.split(rest))
+                size = cl.sendfile(o.path, parse_offsets(o.split),
+                                   o.gap_ms / 1000.0)
+                out(n, True, "sent bytes=%d" % size)
+            elif verb == "mark":
+                out(n, True, cl.mark(rest.strip()))
+            elif verb == "probe":
+                o = pp.parse_args(shlex.split(rest))
+                detail = "next reply set"
+                if o.next:
+                    cl.send(("SITE NEXT %s %s" %
+                             (o.next, o.next_split)).rstrip())
+                    # Replies left over from a failed action go first.
+                    while True:
+                        line = cl.rd.line()
+                        if line.startswith("200 next"):
+                            break
+                        if line.startswith("550"):
+                            raise PeerError("SITE NEXT: " + line)
+                if o.file:
+                    cl.sendfile(o.file, parse_offsets(o.split),
+                                o.gap_ms / 1000.0)
+                if o.send:
+                    cl.send(o.send)
+                if o.mark:
+                    detail = cl.mark(o.mark)
+                out(n, True, detail)
             elif verb == "quit":
                 _, line = cl.cmd("QUIT")
                 out(n, True, line)
@@ -499,6 +653,8 @@ class ServerState:
         self.endpoint_replies = 0
         self.npasv = 0
         self.nepsv = 0
+        self.next_reply = None
+        self.sessions = 0
 
     def next_split(self):
         k = min(self.endpoint_replies, len(self.splits) - 1)
@@ -536,6 +692,10 @@ def server(args):
     for _ in range(args.sessions):
         ctl, peer = lsock.accept()
         nodelay(ctl)
+        state.sessions += 1
+        state.next_reply = None
+        if args.record:
+            ctl = Recorder(ctl, "%s.%d" % (args.record, state.sessions))
         try:
             serve_one(ctl, args, state, gap, payload)
         except (OSError, PeerError, ValueError) as err:
@@ -543,6 +703,38 @@ def server(args):
         finally:
             ctl.close()
     return 0
+
+
+def pasv_listener(ctl, args, state):
+    """A data listener for PASV/EPSV: (socket, port, "h1,...,p2")."""
+    local, dfam = unmap(ctl.getsockname()[0])
+    lsock = socket.socket(dfam, socket.SOCK_STREAM)
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    nth = state.npasv + state.nepsv
+    lsock.bind((local, args.data_port_base + nth
+                if args.data_port_base else 0))
+    lsock.listen(1)
+    dport = lsock.getsockname()[1]
+    addr = (args.pasv_addr or local).replace(".", ",")
+    return lsock, dport, "%s,%d,%d" % (addr, dport >> 8, dport & 255)
+
+
+def site(ctl, arg, state):
+    """SITE MARK TOKEN and SITE NEXT PATH [OFFSETS]."""
+    sub, _, rest = arg.partition(" ")
+    sub = sub.upper()
+    if sub == "MARK":
+        ctl.sendall(b"200 MARK " + rest.encode("latin-1") + b"\r\n")
+    elif sub == "NEXT":
+        path, _, offsets = rest.partition(" ")
+        try:
+            with open(path, "rb") as f:
+                state.next_reply = (f.read(), parse_offsets(offsets))
+            ctl.sendall(b"200 next reply set\r\n")
+        except (OSError, ValueError):
+            ctl.sendall(b"550 cannot read the next reply\r\n")
+    else:
+        ctl.sendall(b"502 not implemented\r\n")
 
 
 def serve_one(ctl, args, state, gap, payload):
@@ -554,6 +746,17 @@ def serve_one(ctl, args, state, gap, payload):
         line = rd.line()
         verb = line.split(" ", 1)[0].upper()
         arg = line[len(verb) + 1:]
+        if state.next_reply is not None and verb != "SITE":
+            data, offsets = state.next_reply
+            state.next_reply = None
+            if verb in ("PASV", "EPSV"):
+                if data_listener:
+                    data_listener.close()
+                data_listener, dport, tup = pasv_listener(ctl, args, state)
+                data = data.replace(b"%s", tup.encode()).replace(
+                    b"%d", str(dport).encode())
+            send_split(ctl, data, offsets, gap)
+            continue
         if verb in state.overrides:
             ctl.sendall(state.overrides[verb])
             if verb == "QUIT":
@@ -566,22 +769,12 @@ def serve_one(ctl, args, state, gap, payload):
         elif verb in ("TYPE", "NOOP", "MODE", "STRU"):
             ctl.sendall(b"200 ok\r\n")
         elif verb in ("PASV", "EPSV"):
-            local, dfam = unmap(ctl.getsockname()[0])
             if data_listener:
                 data_listener.close()
-            data_listener = socket.socket(dfam, socket.SOCK_STREAM)
-            data_listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR,
-                                     1)
-            nth = state.npasv + state.nepsv
-            data_listener.bind((local, args.data_port_base + nth
-                                if args.data_port_base else 0))
-            data_listener.listen(1)
-            dport = data_listener.getsockname()[1]
+            data_listener, dport, tup = pasv_listener(ctl, args, state)
             if verb == "PASV":
                 tmpl = pick(state.r227, state.npasv)
                 state.npasv += 1
-                addr = (args.pasv_addr or local).replace(".", ",")
-                tup = "%s,%d,%d" % (addr, dport >> 8, dport & 255)
                 text = tmpl % tup if "%s" in tmpl else tmpl
             else:
                 tmpl = pick(state.r229, state.nepsv)
@@ -590,6 +783,10 @@ def serve_one(ctl, args, state, gap, payload):
             send_split(ctl, (text + "\r\n").encode("latin-1"),
                        state.next_split(), gap)
         elif verb in ("PORT", "EPRT"):
+            # An active transfer replaces a passive one not used.
+            if data_listener:
+                data_listener.close()
+                data_listener = None
             try:
                 if verb == "PORT":
                     n = [int(x) for x in arg.split(",")]
@@ -629,8 +826,168 @@ def serve_one(ctl, args, state, gap, payload):
         elif verb == "QUIT":
             ctl.sendall(b"221 bye\r\n")
             return
+        elif verb == "SITE":
+            site(ctl, arg, state)
         else:
             ctl.sendall(b"502 not implemented\r\n")
+
+
+def split_marks(data, pattern):
+    """Cut a recorded stream after each mark: [(token, bytes)], the bytes
+    after the last mark as token "tail"."""
+    segs = []
+    pos = 0
+    for m in re.finditer(pattern, data):
+        segs.append((m.group(1).decode("latin-1"), data[pos:m.end()]))
+        pos = m.end()
+    segs.append(("tail", data[pos:]))
+    return segs
+
+
+def first_difference(a, b):
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return i
+    return min(len(a), len(b))
+
+
+def compare(args):
+    """Per mark: what one side received is what the other sent, after the
+    replacements the plan allows.  Prints one line per mark and direction
+    ("same", "rewritten" or "BAD ...") and one "whole" line per direction;
+    exit status 1 if anything is BAD."""
+    subs = {}
+    if args.plan:
+        with open(args.plan, encoding="latin-1") as f:
+            for line in f:
+                words = line.split()
+                if not words:
+                    continue
+                for w in words[1:]:
+                    d, _, rule = w.partition(":")
+                    old, _, new = rule.partition("=")
+                    subs.setdefault((words[0], d), []).append(
+                        (old.encode("latin-1"), new.encode("latin-1")))
+    bad = 0
+    pats = {"c2s": rb"SITE MARK (\S+)\r\n", "s2c": rb"200 MARK (\S+)\r\n"}
+    for d in ("c2s", "s2c"):
+        sent_path, recv_path = getattr(args, d)
+        with open(sent_path, "rb") as f:
+            sent = f.read()
+        with open(recv_path, "rb") as f:
+            recv = f.read()
+        rsegs = dict(split_marks(recv, pats[d]))
+        for tok, seg in split_marks(sent, pats[d]):
+            want = seg
+            for old, new in subs.get((tok, d), []):
+                want = want.replace(old, new)
+            got = rsegs.pop(tok, None)
+            if got is None:
+                print("BAD %s %s: never received (%d bytes sent)" %
+                      (tok, d, len(seg)))
+                bad += 1
+            elif got == want:
+                print("%s %s %s %d bytes" %
+                      ("rewritten" if want != seg else "same", tok, d,
+                       len(got)))
+            else:
+                i = first_difference(got, want)
+                lo = max(0, i - 24)
+                print("BAD %s %s: %d bytes sent, %d received, %d expected; "
+                      "at %d expected '%s' received '%s'" %
+                      (tok, d, len(seg), len(got), len(want), i,
+                       printable(want[lo:i + 40], 64),
+                       printable(got[lo:i + 40], 64)))
+                bad += 1
+        for tok in rsegs:
+            if tok != "tail" or rsegs[tok]:
+                print("BAD %s %s: received, never sent" % (tok, d))
+                bad += 1
+        print("whole %s sent=%s received=%s %s" %
+              (d, hashlib.sha256(sent).hexdigest()[:16],
+               hashlib.sha256(recv).hexdigest()[:16],
+               "identical" if sent == recv else "differ"))
+    return 1 if bad else 0
+
+
+def flood(args):
+    """COUNT control connections at once, each sending the template."""
+    family = socket.AF_INET6 if ":" in args.server else socket.AF_INET
+    tmpl = unescape(args.send or "")
+    socks = []
+    try:
+        for i in range(args.count):
+            port = args.port_base + i
+            s = socket.socket(family, socket.SOCK_STREAM)
+            socks.append(s)
+            s.settimeout(args.timeout)
+            s.connect((args.server, args.port))
+            nodelay(s)
+            s.sendall(tmpl.replace(b"%P", b"%d,%d" % (port >> 8,
+                                                      port & 255)))
+        print("ready %d" % len(socks), flush=True)
+        if args.release:
+            wait_file(args.release, args.hold_timeout)
+    finally:
+        for s in socks:
+            if args.rst:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             struct.pack("ii", 1, 0))
+            s.close()
+    print("closed %d" % len(socks), flush=True)
+    return 0
+
+
+def flood_server(args):
+    """Any number of control connections at once: a banner, then "200 ok"
+    for each line, until the peer closes; ends after --accept-timeout
+    seconds without a new connection."""
+    family = socket.AF_INET6 if ":" in args.listen else socket.AF_INET
+    lsock = socket.socket(family, socket.SOCK_STREAM)
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        lsock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY,
+                         0 if args.listen == "::" else 1)
+    lsock.bind((args.listen, args.port))
+    lsock.listen(1024)
+    lsock.setblocking(False)
+    sel = selectors.DefaultSelector()
+    sel.register(lsock, selectors.EVENT_READ, None)
+    last = time.monotonic()
+    while time.monotonic() - last < args.accept_timeout:
+        for key, _ in sel.select(1.0):
+            if key.data is None:
+                try:
+                    conn, _ = lsock.accept()
+                except OSError:
+                    continue
+                last = time.monotonic()
+                conn.setblocking(False)
+                try:
+                    conn.send(b"220 flood ready\r\n")
+                except OSError:
+                    pass
+                sel.register(conn, selectors.EVENT_READ, [b""])
+                continue
+            conn = key.fileobj
+            try:
+                chunk = conn.recv(65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                sel.unregister(conn)
+                conn.close()
+                continue
+            buf = key.data[0] + chunk
+            lines = buf.count(b"\n")
+            key.data[0] = buf[buf.rfind(b"\n") + 1:] if lines else buf
+            if len(key.data[0]) > 65536:
+                key.data[0] = b""
+            try:
+                conn.send(b"200 ok\r\n" * lines)
+            except OSError:
+                pass
+    return 0
 
 
 def main():
@@ -649,6 +1006,8 @@ def main():
     c.add_argument("--control", metavar="FIFO",
                    help="take actions from FIFO (see the top of the file)")
     c.add_argument("--idle-timeout", type=float, default=600.0)
+    c.add_argument("--record", metavar="PREFIX",
+                   help="append the control bytes to PREFIX.out/.in")
     s = sub.add_parser("server")
     s.add_argument("--timeout", type=float, default=TIMEOUT)
     s.add_argument("--listen", required=True)
@@ -666,9 +1025,34 @@ def main():
     s.add_argument("--file")
     s.add_argument("--sessions", type=int, default=1)
     s.add_argument("--accept-timeout", type=float, default=120.0)
+    s.add_argument("--record", metavar="PREFIX",
+                   help="append session N's control bytes to "
+                   "PREFIX.N.out/.in")
+    m = sub.add_parser("compare")
+    m.add_argument("--c2s", nargs=2, required=True,
+                   metavar=("SENT", "RECEIVED"))
+    m.add_argument("--s2c", nargs=2, required=True,
+                   metavar=("SENT", "RECEIVED"))
+    m.add_argument("--plan")
+    f = sub.add_parser("flood")
+    f.add_argument("--server", required=True)
+    f.add_argument("--port", type=int, default=21)
+    f.add_argument("--count", type=int, default=200)
+    f.add_argument("--send", help="what each connection sends")
+    f.add_argument("--port-base", type=int, default=40000)
+    f.add_argument("--timeout", type=float, default=TIMEOUT)
+    f.add_argument("--release", metavar="FILE")
+    f.add_argument("--hold-timeout", type=float, default=120.0)
+    f.add_argument("--rst", action="store_true")
+    fs = sub.add_parser("flood-server")
+    fs.add_argument("--listen", required=True)
+    fs.add_argument("--port", type=int, default=21)
+    fs.add_argument("--accept-timeout", type=float, default=120.0)
     args = ap.parse_args()
+    roles = {"client": client, "server": server, "compare": compare,
+             "flood": flood, "flood-server": flood_server}
     try:
-        return client(args) if args.role == "client" else server(args)
+        return roles[args.role](args)
     except PeerError as err:
         log("failed:", err)
         return err.status

@@ -9,6 +9,9 @@
 #   peer_do NAME ACTION...
 #	one action (see ftp_peer.py: cmd, send, sendraw, reply, xfer, go,
 #	quit, close); PEER_LINE is its answer, the status 0 for "ok";
+#   peer_post NAME ACTION... / peer_collect NAME
+#	send an action without waiting, and wait for its answer later
+#	(the test can look at the router while the action is under way);
 #   peer_stop NAME [quit|close]
 #	end the session if it still runs, then wait for it (bounded);
 #   stats_snap NS / stats_diff NS
@@ -86,6 +89,20 @@ peer_do() {
 	PEER_N[$name]=$((PEER_N[$name] + 1))
 	printf '%s\n' "$*" >&"${PEER_FD[$name]}"
 	peer_wait "$name" "${PEER_N[$name]}"
+}
+
+# peer_post NAME ACTION...: like peer_do, without waiting for the answer.
+peer_post() {
+	local name=$1
+
+	shift
+	PEER_N[$name]=$((PEER_N[$name] + 1))
+	printf '%s\n' "$*" >&"${PEER_FD[$name]}"
+}
+
+# peer_collect NAME: wait for the answer to the last peer_post.
+peer_collect() {
+	peer_wait "$1" "${PEER_N[$1]}"
 }
 
 # peer_port: the port in PEER_LINE ("... port=N").
