@@ -21,6 +21,8 @@ packages=(
 	python3 python3-pyftpdlib tshark ethtool
 	# packaging
 	dkms
+	# the debug kernel (make debug-kernel)
+	flex bison bc libelf-dev libssl-dev
 )
 
 check_only=0
