@@ -15,11 +15,32 @@ FTP_FILE_SHA=
 
 # ftp_make_root: a directory tree for the servers: root/file.bin (random),
 # root/up/ writable by the ftp user, and an empty secure_chroot_dir.
+# ftp_make_data SIZE: SIZE bytes that start with FTP control lines naming
+# the test hosts (both sides' addresses, so whichever end sends them, they
+# pass the bounce check), then random bytes.  A helper that parsed data
+# connections as control connections would rewrite them under NAT or cut
+# the stream, and the transfers' checksums would tell.
+ftp_make_data() {
+	local size=$1 i
+
+	{
+		for ((i = 4; i < 36; i++)); do
+			printf 'PORT 192,0,2,1,%d,1\r\n' "$i"
+			printf 'PORT 198,51,100,1,%d,2\r\n' "$i"
+			printf '227 Entering Passive Mode (198,51,100,1,%d,3).\r\n' "$i"
+			printf 'EPRT |1|198.51.100.1|%d|\r\n' "$((i * 256 + 4))"
+			printf '229 Entering Extended Passive Mode (|||%d|)\r\n' "$((i * 256 + 5))"
+			printf 'PASV\r\nEPSV\r\n'
+		done
+		head -c "$size" /dev/urandom
+	} | head -c "$size"
+}
+
 ftp_make_root() {
 	FTP_DIR=$(mktemp -d /tmp/nf-ftp-sym.XXXXXX)
 	cleanup_register rm -rf "$FTP_DIR"
 	mkdir -p "$FTP_DIR/root/up" "$FTP_DIR/empty" "$FTP_DIR/client"
-	head -c "${1:-262144}" /dev/urandom >"$FTP_DIR/root/file.bin"
+	ftp_make_data "${1:-262144}" >"$FTP_DIR/root/file.bin"
 	chmod 755 "$FTP_DIR" "$FTP_DIR/root"
 	chmod 777 "$FTP_DIR/root/up"
 	chown ftp "$FTP_DIR/root/up" 2>/dev/null || true
