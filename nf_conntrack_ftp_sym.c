@@ -216,7 +216,11 @@ struct ftp_sym_rec {
 	char text[FTP_SYM_LINE_MAX + FTP_SYM_TEXT_MAX];
 };
 
-#define FTP_SYM_RECS	2
+/* Rewritten lines in flight per direction that a retransmission can
+ * still get exactly as before; an older one is dropped, not mangled.
+ * Four keep struct ftp_sym_stream within one 4 KiB allocation.
+ */
+#define FTP_SYM_RECS	4
 
 struct ftp_sym_half {
 	u32 line_seq;		/* sequence number of buf[0] */
@@ -1294,6 +1298,35 @@ static void ftp_sym_new_bytes(struct ftp_sym_ctx *c, unsigned int off,
 	}
 }
 
+/* A NATed connection whose NAT helper is gone (nf_nat_ftp_sym unloaded
+ * on its own): does this segment carry an endpoint line, or the rest of a
+ * line held back for rewriting?  Such a segment would tell the peer an
+ * untranslated address, so it is dropped, and its retransmission with it,
+ * until the NAT helper is back.  Pure: nothing is recorded.
+ */
+static bool ftp_sym_needs_nat(const struct nf_ct_ftp_sym *info,
+			      enum ip_conntrack_dir dir, const char *data,
+			      unsigned int len)
+{
+	const struct ftp_sym_stream *st = info->stream;
+	struct ftp_sym_line pl;
+	unsigned int off = 0;
+	int status;
+
+	if ((info->dflags[dir] & FTP_SYM_D_BUF) && st && st->half[dir].hold)
+		return true;
+	while (off < len) {
+		status = ftp_sym_parse_line(data + off, len - off, &pl);
+		if (status != FTP_SYM_SKIP &&
+		    ftp_sym_kind_has_endpoint(pl.kind))
+			return true;
+		if (status != FTP_SYM_COMPLETE)
+			return false;
+		off += pl.consumed;
+	}
+	return false;
+}
+
 /* How much the segment may grow and still leave whole: a rewritten
  * segment above the route's MTU would be dropped (DF) after our state
  * moved on.  A GSO packet is cut to size later; a local one has no limit.
@@ -1567,6 +1600,14 @@ static int ftp_sym_help(struct sk_buff *skb, unsigned int protoff,
 
 	ftp_sym_stat(c.fsn, FTP_SYM_STAT_PACKETS);
 	spin_lock_bh(ftp_sym_lock(ct));
+	if (!nat && (ct->status & IPS_NAT_MASK) &&
+	    ftp_sym_needs_nat(info, c.dir, c.data, c.len)) {
+		spin_unlock_bh(ftp_sym_lock(ct));
+		ftp_sym_stat(c.fsn, FTP_SYM_STAT_NAT_FAILED);
+		ftp_sym_stat(c.fsn, FTP_SYM_STAT_DROP);
+		nf_ct_helper_log(skb, ct, "nf_nat_ftp_sym not loaded: line withheld");
+		return NF_DROP;
+	}
 	c.sc = this_cpu_ptr(ftp_sym_scratch);
 	ret = ftp_sym_segment(&c);
 	spin_unlock_bh(ftp_sym_lock(ct));
@@ -1682,6 +1723,7 @@ static int __init nf_conntrack_ftp_sym_init(void)
 
 	BUILD_BUG_ON(sizeof(struct nf_ct_ftp_sym) >
 		     sizeof_field(struct nf_conn_help, data));
+	BUILD_BUG_ON(sizeof(struct ftp_sym_stream) > 4096);
 
 	if (!max_expected || max_expected > NF_CT_EXPECT_MAX_CNT) {
 		pr_err("max_expected must be 1-%u\n", NF_CT_EXPECT_MAX_CNT);

@@ -1,0 +1,589 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# nf_ftp_sym_faults.sh: FTP through the helper while things go wrong.
+#
+#   client (curl, lftp, ftp_peer.py) ---- router ---- server (vsftpd :21,
+#                                     strict filter,   ftp_peer.py :2121)
+#                                     ct helper "ftp-sym", NAT as below
+#
+# 1. netem: loss, delay and reordering on every link of the router, with
+#    NAT rewriting (A: masquerade, B: port forward): several transfers on
+#    one control connection each (curl with three URLs, lftp with three
+#    gets), active and passive; every transfer completes, checksums match.
+#    Then a segment carrying four rewritten PORT lines is lost after the
+#    router: its retransmission must get through (rewritten again).
+# 2. conntrack -F while downloads run (no NAT, then masquerade): each
+#    download either completes intact or fails with an error within its
+#    limit (which one is printed: with the strict filter a flushed data
+#    connection comes back as NEW and is refused, under NAT the router
+#    answers the server's packets with a reset); never wrong data, never a
+#    hang; afterwards new transfers work.
+# 3. unload under NAT: slow downloads, a rapid loop of PORT transfers
+#    (rewrites in flight), a half PORT line held by the router, an idle
+#    session with rewrites behind it.  First nf_nat_ftp_sym alone, then,
+#    after reloading it, both modules (ruleset swapped first).  Running
+#    downloads complete; sessions stay in step (seqadj goes on without the
+#    helper).  Without nf_nat_ftp_sym, nf_conntrack_ftp_sym withholds every
+#    line that needs translating (no line reaches the server untranslated)
+#    and, once it is back, the retransmissions go out rewritten.  Without
+#    both, new endpoint lines fail cleanly (no expectation).  Reload:
+#    everything works again.
+# 4. the router's namespace deleted with NATed sessions, rewrites and a
+#    held line in it: module references return, a new topology works.
+# At the end, once the sessions are gone, streams_active and
+# keepalive_active return to 0 and both modules unload.  A kernel report
+# in dmesg fails the test (selftests/run).
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=ftp_lib.sh
+source "$(dirname "$0")/ftp_lib.sh"
+# shellcheck source-path=SCRIPTDIR source=peer_lib.sh
+source "$(dirname "$0")/peer_lib.sh"
+
+checktool "nft --version" "run test without nft"
+checktool "conntrack --version" "run test without conntrack"
+checktool "curl --version" "run test without curl"
+checktool "lftp --version" "run test without lftp"
+checktool "vsftpd -v" "run test without vsftpd"
+checktool "tc -V" "run test without tc"
+checktool "/usr/bin/python3 -c pass" "run test without python3"
+
+CT=nf_conntrack_ftp_sym
+NAT=nf_nat_ftp_sym
+params=/sys/module/$CT/parameters
+PUB4=$ROUTER_C_IP4
+PUB6=$ROUTER_C_IP6
+RATE=131072
+T0=$EPOCHSECONDS
+
+load_modules
+ka0=$(<"$params/keepalive_interval")
+cleanup_register eval "echo $ka0 >/sys/module/$CT/parameters/keepalive_interval 2>/dev/null"
+echo 1 >"$params/keepalive_interval"
+
+setup_topo
+ftp_make_root $((1024 * 1024))
+head -c 131072 /dev/urandom >"$FTP_DIR/root/mid.bin"
+head -c 4096 /dev/urandom >"$FTP_DIR/root/small.bin"
+mid_sha=$(sha256sum "$FTP_DIR/root/mid.bin")
+mid_sha=${mid_sha%% *}
+small_sha=$(sha256sum "$FTP_DIR/root/small.bin")
+small_sha=${small_sha%% *}
+ns_anchor "$ns_router"
+
+# section TITLE: a header, and how long the previous one took.
+SECTION_T=$EPOCHSECONDS
+section() {
+	echo "# ---- $* (previous: $((EPOCHSECONDS - SECTION_T)) s)"
+	SECTION_T=$EPOCHSECONDS
+}
+
+# rules HELPER NAT: the router's whole ruleset in one transaction: the
+# strict filter, the helper attached (HELPER "yes") or not, and NAT
+# "none", "masq" (clients masqueraded) or "dnat" (ports 21 and 2121 of
+# the router's client-side addresses forwarded to the server).
+rules() {
+	local attach='' set='' nat=''
+
+	if [[ $1 == yes ]]; then
+		attach="ct helper ftp { type \"$NF_FTP_SYM_HELPER\" protocol tcp; l3proto inet; }"
+		set='tcp dport { 21, 2121 } ct helper set "ftp"'
+	fi
+	case $2 in
+	masq)
+		nat='chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "eth_s" masquerade
+	}' ;;
+	dnat)
+		nat="chain prenat {
+		type nat hook prerouting priority dstnat; policy accept;
+		iifname \"eth_c\" ip daddr $PUB4 tcp dport { 21, 2121 } dnat ip to $SERVER_IP4
+		iifname \"eth_c\" ip6 daddr $PUB6 tcp dport { 21, 2121 } dnat ip6 to $SERVER_IP6
+	}" ;;
+	esac
+	if ip netns exec "$ns_router" nft -f - <<EOF
+flush ruleset
+table inet ftpsym {
+	$attach
+	chain pre {
+		type filter hook prerouting priority -150; policy accept;
+		$set
+	}
+	chain forward {
+		type filter hook forward priority 0; policy drop;
+		ct state established,related accept
+		tcp dport { 21, 2121 } ct state new accept
+	}
+	$nat
+}
+EOF
+	then
+		return 0
+	fi
+	fail "router ruleset (helper $1, NAT $2) rejected"
+	return 1
+}
+
+# vsftpd_restart [CONFIG-LINE...]: vsftpd on port 21 with these options,
+# logging the commands it gets to FTP_DIR/vsftpd.log.
+VSFTPD=
+vsftpd_restart() {
+	[[ -n $VSFTPD ]] && stop_vsftpd "$ns_server" "$VSFTPD"
+	: >"$FTP_DIR/vsftpd.log"
+	VSFTPD=$(start_vsftpd "$ns_server" xferlog_enable=YES log_ftp_protocol=YES \
+		xferlog_std_format=NO "vsftpd_log_file=$FTP_DIR/vsftpd.log" "$@")
+}
+
+# curl_get NS MODE FAMILY HOST OUT LIMIT-S FILE... [-- CURL-ARGS]: download
+# the FILEs on one control connection (curl reuses it for one host).
+curl_get() {
+	local ns=$1 mode=$2 fam=$3 host=$4 out=$5 limit=$6 f i=0
+	local -a args urls
+
+	shift 6
+	args=(-s -S --max-time "$(scaled_s "$limit")"
+	      --connect-timeout "$(scaled_s 5)" -"$fam")
+	case $mode in
+	port) args+=(--ftp-port - --disable-eprt) ;;
+	eprt) args+=(--ftp-port -) ;;
+	pasv) args+=(--ftp-pasv --disable-epsv) ;;
+	epsv) args+=(--ftp-pasv) ;;
+	esac
+	while [[ $# -gt 0 && $1 != -- ]]; do
+		urls+=("$(ftp_url "$fam" "$host" "$1")" -o "$out.$i")
+		i=$((i + 1))
+		shift
+	done
+	[[ ${1:-} == -- ]] && shift
+	ip netns exec "$ns" curl "${args[@]}" "$@" "${urls[@]}"
+}
+
+# sha_is FILE SHA
+sha_is() {
+	local s
+
+	s=$(sha256sum "$1" 2>/dev/null)
+	[[ ${s%% *} == "$2" ]]
+}
+
+# shellcheck disable=SC2317 # called by busywait
+size_over() {
+	local -a st
+
+	[[ -e $1 ]] || return 1
+	read -ra st < <(stat -c %s "$1")
+	[[ ${st[0]} -gt $2 ]]
+}
+
+# slow_start TAG SPEC...: slow downloads of file.bin (vsftpd rate-limited),
+# SPEC = MODE:FAMILY:HOST; SLOW[TAG.MODE.FAMILY] = PID.  Returns once each
+# has 64 KiB.  One that stalls for 5 s gives up (a failure, not a hang).
+declare -A SLOW=()
+slow_start() {
+	local tag=$1 spec mode fam host k
+
+	shift
+	for spec in "$@"; do
+		IFS=: read -r mode fam host <<<"$spec"
+		k=$tag.$mode.$fam
+		curl_get "$ns_client" "$mode" "$fam" "$host" "$FTP_DIR/client/$k" 60 \
+			file.bin -- --no-ftp-skip-pasv-ip --speed-limit 1000 \
+			--speed-time 5 2>"$FTP_DIR/client/$k.err" &
+		SLOW[$k]=$!
+		cleanup_pid "$!"
+	done
+	for k in "${!SLOW[@]}"; do
+		[[ $k == "$tag".* ]] || continue
+		if ! busywait 20000 size_over "$FTP_DIR/client/$k.0" 65536; then
+			fail "$tag: the slow download $k did not start: $(cat "$FTP_DIR/client/$k.err")"
+			return 1
+		fi
+	done
+}
+
+# slow_result TAG: wait for TAG's downloads; "complete" / "failed: why".
+declare -A SLOW_RES=()
+slow_wait() {
+	local tag=$1 k rc
+
+	for k in "${!SLOW[@]}"; do
+		[[ $k == "$tag".* ]] || continue
+		rc=0
+		wait "${SLOW[$k]}" || rc=$?
+		if [[ $rc -eq 0 ]] && sha_is "$FTP_DIR/client/$k.0" "$FTP_FILE_SHA"; then
+			SLOW_RES[$k]=complete
+		elif [[ $rc -eq 0 ]]; then
+			SLOW_RES[$k]="WRONG DATA"
+		else
+			SLOW_RES[$k]="failed (curl $rc: $(tr -d '\n' <"$FTP_DIR/client/$k.err"))"
+		fi
+		unset "SLOW[$k]"
+	done
+}
+
+# ------------------------------------------------------------ 1: netem
+
+section "1: netem with NAT"
+vsftpd_restart || ksft_exit
+# netem add|del [NETEM-ARGS]: on both router links and the ends' links.
+netem() {
+	local op=$1 dev
+	local -a q=()
+
+	[[ -n ${2:-} ]] && read -ra q <<<"netem $2"
+	for dev in eth_c eth_s; do
+		ip netns exec "$ns_router" tc qdisc "$op" dev "$dev" root "${q[@]}"
+	done
+	ip netns exec "$ns_client" tc qdisc "$op" dev eth0 root "${q[@]}"
+	ip netns exec "$ns_server" tc qdisc "$op" dev eth0 root "${q[@]}"
+}
+
+# netem_layout LAYOUT HOST4 HOST6: curl (3 files per control connection)
+# in every mode, lftp (3 gets) active and passive.
+netem_layout() {
+	local layout=$1 h4=$2 h6=$3 mode fam host out i ok errs
+	local -a curlx=()
+
+	[[ $layout == dnat ]] && curlx=(--no-ftp-skip-pasv-ip)
+	for spec in port:4 pasv:4 eprt:6 epsv:6; do
+		IFS=: read -r mode fam <<<"$spec"
+		host=$h4
+		[[ $fam == 6 ]] && host=$h6
+		out=$FTP_DIR/client/netem.$layout.$mode.$fam
+		errs=
+		curl_get "$ns_client" "$mode" "$fam" "$host" "$out" 60 \
+			mid.bin mid.bin mid.bin -- "${curlx[@]}" 2>"$out.err" ||
+			errs=" curl: $(tr -d '\n' <"$out.err")"
+		for i in 0 1 2; do
+			sha_is "$out.$i" "$mid_sha" || errs+=" transfer $((i + 1)) wrong or missing;"
+		done
+		if [[ -z $errs ]]; then
+			pass "netem $layout: curl IPv$fam $mode, 3 transfers on one control connection"
+		else
+			fail "netem $layout: curl IPv$fam $mode:$errs"
+		fi
+	done
+	for mode in off on; do
+		out=$FTP_DIR/client/netem.$layout.lftp.$mode
+		ok=0
+		timeout "$(scaled_s 60)" ip netns exec "$ns_client" lftp -c \
+			"set net:timeout $(scaled_s 10); set net:max-retries 2; set ftp:ssl-allow no;
+			 set cmd:fail-exit yes; set ftp:passive-mode $mode; set ftp:prefer-epsv no;
+			 open ftp://anonymous:x@$h4;
+			 get mid.bin -o $out.0; get mid.bin -o $out.1; get mid.bin -o $out.2" \
+			</dev/null >"$out.err" 2>&1 && ok=1
+		for i in 0 1 2; do
+			sha_is "$out.$i" "$mid_sha" || ok=0
+		done
+		if [[ $ok -eq 1 ]]; then
+			pass "netem $layout: lftp passive-mode $mode, 3 gets on one control connection"
+		else
+			fail "netem $layout: lftp passive-mode $mode: $(tail -n 2 "$out.err")"
+		fi
+	done
+}
+
+netem add "loss 3% delay 5ms 5ms reorder 20% 50%"
+for layout in masq dnat; do
+	rules yes "$layout" || ksft_exit
+	stats_snap "$ns_router"
+	if [[ $layout == masq ]]; then
+		netem_layout masq "$SERVER_IP4" "$SERVER_IP6"
+	else
+		netem_layout dnat "$PUB4" "$PUB6"
+	fi
+	stats_diff "$ns_router"
+	echo "# netem $layout: $(stats_show)"
+	if [[ ${STATSD[nat_rewrites]} -gt 0 ]]; then
+		pass "netem $layout: ${STATSD[nat_rewrites]} lines rewritten, ${STATSD[dropped]} out-of-order control segments dropped on purpose"
+	else
+		fail "netem $layout: nothing was rewritten: the case tests nothing"
+	fi
+done
+netem del
+
+# 1b: a segment with four rewritten lines (pipelined PORTs) lost after the
+# router.  The sender retransmits it; the router has to send it again
+# rewritten the same way (it keeps four rewritten lines per direction for
+# that, FTP_SYM_RECS).
+rules yes masq || ksft_exit
+# shellcheck disable=SC2317 # called by busywait
+rewrites_over() {
+	stats_diff "$ns_router"
+	[[ ${STATSD[nat_rewrites]} -ge $1 ]]
+}
+if peer_start L "$ns_client" "$SERVER_IP4" --timeout "$(scaled_s 10)"; then
+	c=${CLIENT_IP4//./,}
+	stats_snap "$ns_router"
+	ip netns exec "$ns_router" tc qdisc add dev eth_s root netem loss 100%
+	peer_do L sendraw "PORT $c,195,90\\r\\nPORT $c,195,91\\r\\nPORT $c,195,92\\r\\nPORT $c,195,93\\r\\n"
+	busywait 5000 rewrites_over 4
+	ip netns exec "$ns_router" tc qdisc del dev eth_s root
+	ok=0
+	peer_do L reply && peer_do L reply && peer_do L reply &&
+		peer_do L reply && ok=1
+	stats_diff "$ns_router"
+	if [[ $ok -eq 1 ]]; then
+		pass "lost segment with 4 rewritten lines: retransmitted and answered ($(stats_show))"
+	else
+		fail "lost segment with 4 rewritten lines: not answered: $PEER_LINE ($(stats_show))"
+	fi
+	peer_stop L close
+fi
+
+# ------------------------------------------------------------ 2: flush
+
+section "2: conntrack -F during downloads"
+vsftpd_restart "anon_max_rate=$RATE" || ksft_exit
+for layout in none masq; do
+	rules yes "$layout" || ksft_exit
+	if slow_start "flush-$layout" "pasv:4:$SERVER_IP4" "port:4:$SERVER_IP4"; then
+		stats_snap "$ns_router"
+		ip netns exec "$ns_router" conntrack -F >/dev/null 2>&1
+		slow_wait "flush-$layout"
+		stats_diff "$ns_router"
+		for k in "flush-$layout.pasv.4" "flush-$layout.port.4"; do
+			echo "# flush $layout: ${k#*.}: ${SLOW_RES[$k]}"
+			if [[ ${SLOW_RES[$k]} == "WRONG DATA" ]]; then
+				fail "flush $layout: ${k#*.} completed with wrong data"
+			else
+				pass "flush $layout: ${k#*.} ${SLOW_RES[$k]%% *} cleanly"
+			fi
+		done
+		echo "# flush $layout: $(stats_show)"
+	fi
+	out=$FTP_DIR/client/after-flush.$layout
+	if curl_get "$ns_client" pasv 4 "$SERVER_IP4" "$out" 20 small.bin 2>/dev/null &&
+		sha_is "$out.0" "$small_sha"; then
+		pass "flush $layout: a new transfer works afterwards"
+	else
+		fail "flush $layout: a new transfer fails after the flush"
+	fi
+done
+vsftpd_restart || ksft_exit
+
+# ------------------------------------------------------------ 3: unload
+
+section "3: unload and reload under NAT"
+vsftpd_restart "anon_max_rate=$RATE" || ksft_exit
+rules yes masq || ksft_exit
+ref_base=$(<"/sys/module/$CT/refcnt")
+
+# shellcheck disable=SC2317 # called by busywait
+loop_count() {
+	[[ $(grep -c "^ftp_peer: received" "$FTP_DIR/loop.log") -ge $1 ]]
+}
+
+# leaked_count LOGPOS: PORT lines with the client's own address that the
+# server logged after line LOGPOS of its log.
+leaked_count() {
+	tail -n "+$(($1 + 1))" "$FTP_DIR/vsftpd.log" | grep -c "PORT ${CLIENT_IP4//./,},"
+}
+
+# shellcheck disable=SC2317 # called by busywait
+leaked_any() {
+	[[ $(leaked_count "$1") -gt 0 ]]
+}
+
+# The loop of PORT transfers: rewrites all the time, until it fails.
+ip netns exec "$ns_client" "$FTP_PEER" client --server "$SERVER_IP4" \
+	--mode port --retr small.bin --sha256 "$small_sha" --repeat 100000 \
+	--timeout "$(scaled_s 10)" 2>"$FTP_DIR/loop.log" &
+loop=$!
+cleanup_pid "$loop"
+
+if slow_start unload "pasv:4:$SERVER_IP4" "port:4:$SERVER_IP4" "eprt:6:$SERVER_IP6" &&
+	peer_start q "$ns_client" "$SERVER_IP4" --timeout "$(scaled_s 10)" &&
+	peer_do q xfer --mode port --retr small.bin --sha256 "$small_sha" &&
+	peer_start h "$ns_client" "$SERVER_IP4" --timeout "$(scaled_s 10)" &&
+	peer_do h sendraw "PORT ${CLIENT_IP4//./,},"; then
+	busywait 5000 loop_count 3
+	stats_diff "$ns_router"
+	echo "# before unload: $(grep -c '^ftp_peer: received' "$FTP_DIR/loop.log") loop transfers," \
+		"keepalive_active ${STATS1[keepalive_active]} streams_active ${STATS1[streams_active]}" \
+		"nat_held_lines ${STATS1[nat_held_lines]}"
+
+	# 3a: the NAT half alone; the helper stays attached.
+	if rmmod_bounded "$NAT"; then
+		pass "unload: $NAT removed, $CT still tracking, downloads and a held line in flight"
+	else
+		fail "unload: cannot remove $NAT"
+	fi
+	# Without the NAT half a line that needs translating is withheld
+	# (dropped, and its retransmissions with it) rather than sent with
+	# the client's private address; once the NAT half is back the
+	# retransmission goes out rewritten and the session goes on.  The
+	# half line of h stays held across the gap; its end comes in 3b.  (Its
+	# end sent in the gap would be dropped too, and Linux retransmits only
+	# the unacknowledged head, which stays held: the line would wait for a
+	# retransmission that merges both, which may never come.)
+	logpos=$(wc -l <"$FTP_DIR/vsftpd.log")
+	stats_snap "$ns_router"
+	peer_post q xfer --mode port --retr small.bin --sha256 "$small_sha"
+	# Not scaled: the sender backs off with every dropped retransmission,
+	# and its next try after the reload must come within the peers' limit.
+	if busywait 2000 leaked_any "$logpos"; then
+		fail "unload $NAT: a PORT line with the client's private address reached the server while $CT tracked the NATed connection without $NAT"
+		tail -n "+$((logpos + 1))" "$FTP_DIR/vsftpd.log" | grep "PORT " | sed 's/^/#   /' >&2
+	else
+		stats_diff "$ns_router"
+		if [[ ${STATSD[nat_failed]:-0} -ge 1 ]]; then
+			pass "unload $NAT: a new PORT withheld, nothing untranslated reached the server ($(stats_show))"
+		else
+			fail "unload $NAT: nat_failed +${STATSD[nat_failed]:-0}, want >= 1 ($(stats_show))"
+		fi
+	fi
+	if insmod_ko "$NAT"; then
+		peer_collect q
+		ql=$PEER_LINE
+		peer_do q cmd NOOP
+		nl=$PEER_LINE
+		if [[ $ql == "ok "* && $nl == "ok "*" 200 "* ]]; then
+			pass "reload $NAT: the withheld line went out rewritten, the PORT transfer completed, the session is in step (${ql#ok * })"
+		else
+			fail "reload $NAT: PORT transfer -> $ql; NOOP -> $nl"
+		fi
+		leaked=$(leaked_count "$logpos")
+		[[ $leaked -eq 0 ]] || fail "reload $NAT: $leaked untranslated PORT lines reached the server"
+	else
+		fail "reload $NAT: insmod failed"
+	fi
+
+	# 3b: both modules, the ruleset swapped first.
+	stats_diff "$ns_router"
+	echo "# before the second unload: streams_active ${STATS1[streams_active]} keepalive_active ${STATS1[keepalive_active]}"
+	rules no masq || fail "unload: cannot swap the ruleset"
+	for m in "$NAT" "$CT"; do
+		if rmmod_bounded "$m"; then
+			pass "unload: $m removed during the transfers"
+		else
+			fail "unload: cannot remove $m ($(<"/sys/module/$m/refcnt") references)"
+		fi
+	done
+	if ip netns exec "$ns_router" test -e /proc/net/nf_ftp_sym; then
+		fail "unload: /proc/net/nf_ftp_sym still there"
+	fi
+	peer_do q cmd NOOP
+	if [[ $PEER_LINE == "ok "*" 200 "* ]]; then
+		pass "unload: the session with rewrites behind it stays in step without the helper (seqadj)"
+	else
+		fail "unload: the session is out of step: $PEER_LINE"
+	fi
+	peer_do h sendraw '195,81\r\n' && peer_do h reply
+	echo "# after unload: the held line -> ${PEER_LINE#* * }"
+	if peer_do q xfer --mode pasv --retr small.bin --sha256 "$small_sha" \
+		--data-timeout 3; then
+		fail "unload: a PASV transfer worked without the helper: the filter is not strict"
+	else
+		pass "unload: without the helper a new PASV transfer fails cleanly (${PEER_LINE#* * })"
+	fi
+	_kill_pids "$loop"
+	wait "$loop" 2>/dev/null
+	echo "# the PORT loop: $(grep -c '^ftp_peer: received' "$FTP_DIR/loop.log") transfers, then: $(grep -v '^ftp_peer: \(received\|->\)' "$FTP_DIR/loop.log" | tail -n 1)"
+	slow_wait unload
+	for k in unload.pasv.4 unload.port.4 unload.eprt.6; do
+		if [[ ${SLOW_RES[$k]} == complete ]]; then
+			pass "unload: the running ${k#unload.} download completed intact"
+		else
+			fail "unload: the running ${k#unload.} download: ${SLOW_RES[$k]}"
+		fi
+	done
+	peer_stop q
+	peer_stop h close
+else
+	fail "unload: sessions did not start: $PEER_LINE"
+fi
+
+if try_load_modules; then
+	echo 1 >"$params/keepalive_interval"
+	rules yes masq || ksft_exit
+	ok=1
+	for mode in port pasv; do
+		out=$FTP_DIR/client/reload.$mode
+		curl_get "$ns_client" "$mode" 4 "$SERVER_IP4" "$out" 20 small.bin 2>/dev/null &&
+			sha_is "$out.0" "$small_sha" || ok=0
+	done
+	if [[ $ok -eq 1 ]]; then
+		pass "reload: both modules back, PORT and PASV through NAT work"
+	else
+		fail "reload: transfers fail after reloading the modules"
+	fi
+else
+	fail "reload: cannot load the modules again"
+	ksft_exit
+fi
+
+# ------------------------------------------------------------ 4: netns
+
+section "4: router namespace deleted with NATed sessions"
+ref_base=$(<"/sys/module/$CT/refcnt")
+rules yes masq || ksft_exit
+# shellcheck disable=SC2317 # called by busywait
+refs_back() {
+	[[ $(<"/sys/module/$CT/refcnt") -le $1 ]]
+}
+if slow_start netns "pasv:4:$SERVER_IP4" "port:4:$SERVER_IP4" &&
+	peer_start n1 "$ns_client" "$SERVER_IP4" --timeout "$(scaled_s 10)" &&
+	peer_do n1 xfer --mode port --retr small.bin --sha256 "$small_sha" &&
+	peer_do n1 sendraw "PORT ${CLIENT_IP4//./,},"; then
+	stats_diff "$ns_router"
+	ka=${STATS1[keepalive_active]} sa=${STATS1[streams_active]}
+	inner=$(<"/sys/module/$CT/refcnt")
+	old=$ns_router
+	_kill_pids "${NS_ANCHOR[$ns_router]}"
+	unset "NS_ANCHOR[$ns_router]"
+	if ip netns delete "$old"; then
+		pass "netns: router namespace deleted (keepalive_active=$ka streams_active=$sa, refcnt $inner)"
+	else
+		fail "netns: cannot delete the router namespace"
+	fi
+	# Only the ruleset of the old namespace held references.
+	if busywait 20000 refs_back "$((ref_base))"; then
+		pass "netns: its references on $CT are gone (refcnt $(<"/sys/module/$CT/refcnt"))"
+	else
+		fail "netns: refcnt of $CT is $(<"/sys/module/$CT/refcnt"), want $ref_base"
+	fi
+	_kill_pids "${SLOW[@]}" "${PEER_PID[n1]}"
+	SLOW=()
+fi
+_kill_pids "$VSFTPD"
+VSFTPD=
+setup_topo
+ns_anchor "$ns_router"
+vsftpd_restart || ksft_exit
+rules yes masq || ksft_exit
+out=$FTP_DIR/client/new-topo
+if curl_get "$ns_client" port 4 "$SERVER_IP4" "$out" 20 small.bin 2>/dev/null &&
+	sha_is "$out.0" "$small_sha"; then
+	pass "netns: a PORT transfer through a new NAT router works"
+else
+	fail "netns: PORT transfer through a new router failed"
+fi
+
+# ------------------------------------------------------------ the end
+
+section "end"
+# shellcheck disable=SC2317 # called by busywait
+gauges_zero() {
+	stats_diff "$ns_router"
+	[[ ${STATS1[streams_active]} -eq 0 && ${STATS1[keepalive_active]} -eq 0 ]]
+}
+ip netns exec "$ns_router" conntrack -F >/dev/null 2>&1
+if busywait 15000 gauges_zero; then
+	pass "end: streams_active and keepalive_active back to 0"
+else
+	fail "end: streams_active ${STATS1[streams_active]} keepalive_active ${STATS1[keepalive_active]}"
+fi
+ip netns exec "$ns_router" nft flush ruleset
+for m in "$NAT" "$CT"; do
+	if rmmod_bounded "$m"; then
+		pass "end: $m unloads"
+	else
+		fail "end: cannot remove $m (refcnt $(<"/sys/module/$m/refcnt"))"
+	fi
+done
+echo "# total $((EPOCHSECONDS - T0)) s"
+ksft_exit
