@@ -39,6 +39,9 @@ fragment=$top/scripts/debug-kernel.config
 tarball=${NF_FTP_SYM_DEBUG_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 jobs=${NF_FTP_SYM_DEBUG_JOBS:-2}
 nicelevel=${NF_FTP_SYM_DEBUG_NICE:-10}
+# Reports of 6.1's own code under PROVE_RCU_LIST that the selftests
+# trigger without our modules on the stack (docs/debug-kernel.md).
+known_reports='net/netfilter/(nf_tables_api|nft_set_[a-z0-9_]+)\.c:[0-9]+ RCU-list traversed in non-reader section'
 # Bump when the way the kernel is built or installed changes.
 format=1
 
@@ -243,6 +246,8 @@ selftest() {
 	msg "selftests on $rel: $n test(s), time scale $scale, VM limit ${vm_timeout}s"
 	# The KASAN kernel takes a while to reach the initramfs under TCG, and
 	# its ELF vmlinux does not start (PVH): boot the bzImage.
+	# Kernel bugs that are not ours, see docs/debug-kernel.md.
+	export NF_FTP_SYM_KNOWN_REPORTS=${NF_FTP_SYM_KNOWN_REPORTS-$known_reports}
 	NF_FTP_SYM_VM_BOOT_TIMEOUT=${NF_FTP_SYM_VM_BOOT_TIMEOUT:-600} \
 		NF_FTP_SYM_TIME_SCALE=$scale NF_FTP_SYM_KO_DIR=$b \
 		exec "$top/selftests/vm/run" --kernel-dir "$root" --kver "$rel" --no-pvh \
