@@ -1556,6 +1556,7 @@ static int ftp_sym_help(struct sk_buff *skb, unsigned int protoff,
 	struct tcphdr _th;
 	const struct tcphdr *th;
 	struct ftp_sym_ctx c;
+	u32 seq;
 	int ret;
 
 	if (!info || READ_ONCE(info->flags) & FTP_SYM_F_TLS)
@@ -1574,6 +1575,8 @@ static int ftp_sym_help(struct sk_buff *skb, unsigned int protoff,
 	dataoff = protoff + th->doff * 4;
 	if (dataoff >= skb->len)
 		return NF_ACCEPT;
+	/* th may point into the head that skb_linearize() frees. */
+	seq = ntohl(th->seq);
 
 	if (unlikely(skb_linearize(skb))) {
 		nf_ct_helper_log(skb, ct, "cannot linearize packet");
@@ -1590,7 +1593,7 @@ static int ftp_sym_help(struct sk_buff *skb, unsigned int protoff,
 	c.protoff = protoff;
 	c.data = skb->data + dataoff;
 	c.len = skb->len - dataoff;
-	c.seq = ntohl(th->seq);
+	c.seq = seq;
 
 	nat = rcu_dereference(nf_ftp_sym_nat_ops);
 	if (nat && (ct->status & IPS_NAT_MASK)) {
