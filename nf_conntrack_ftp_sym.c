@@ -740,7 +740,7 @@ static void ftp_sym_expect(struct ftp_sym_ctx *c,
 		ret = c->nat->expect(ct, exp, dir, &v->pub);
 		if (ret) {
 			ftp_sym_stat(c->fsn, FTP_SYM_STAT_EXPECT_FAILED);
-			v->retry = "all ports in use";
+			v->retry = "no expectation: ports in use or table full";
 		} else {
 			v->expect = true;
 			v->rewrite = true;

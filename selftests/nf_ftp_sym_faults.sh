@@ -31,6 +31,19 @@
 #    everything works again.
 # 4. the router's namespace deleted with NATed sessions, rewrites and a
 #    held line in it: module references return, a new topology works.
+# 5. full tables (IPv4; nf_conntrack_expect_max and nf_conntrack_max are
+#    lowered in the router's namespace, or globally where only the initial
+#    one may set them, and put back after):
+#    a. expectation table full with three held PASV sessions.  Under NAT
+#       the 227 of a fourth is withheld (nat_failed), and its server's
+#       retransmission goes through once a held transfer has used its
+#       expectation.  Without NAT the 227 passes unchanged (expect_failed,
+#       no expectation), its data connection is refused by the strict
+#       filter, and the same session transfers once a slot is free.
+#    b. conntrack table full (masquerade), every entry assured so nothing
+#       can be evicted early: a held PASV data connection is dropped, its
+#       expectation stays, and the client's retried SYN gets through, with
+#       intact data, once there is room.  The helper drops nothing.
 # At the end, once the sessions are gone, streams_active and
 # keepalive_active return to 0 and both modules unload.  A kernel report
 # in dmesg fails the test (selftests/run).
@@ -60,7 +73,7 @@ T0=$EPOCHSECONDS
 
 load_modules
 ka0=$(<"$params/keepalive_interval")
-cleanup_register eval "echo $ka0 >/sys/module/$CT/parameters/keepalive_interval 2>/dev/null"
+cleanup_register eval "{ echo $ka0 >/sys/module/$CT/parameters/keepalive_interval; } 2>/dev/null"
 echo 1 >"$params/keepalive_interval"
 
 setup_topo
@@ -562,6 +575,265 @@ if curl_get "$ns_client" port 4 "$SERVER_IP4" "$out" 20 small.bin 2>/dev/null &&
 else
 	fail "netns: PORT transfer through a new router failed"
 fi
+
+# ------------------------------------------------------------ 5: full tables
+
+# ct_sysctl NAME VALUE: set net.netfilter.NAME for the router.  Kernels
+# where it is per namespace take it there; others (6.1) only in the
+# initial namespace, where it applies to every namespace.  ct_sysctl_undo
+# (also run at exit) puts the old values back.
+CT_SYSCTL_UNDO=()
+ct_sysctl() {
+	local key=net.netfilter.$1 old
+
+	# sysctl -w exits 0 even when the write is refused: read it back.
+	old=$(ip netns exec "$ns_router" sysctl -n "$key") || return 1
+	ip netns exec "$ns_router" sysctl -qw "$key=$2" 2>/dev/null
+	if [[ $(ip netns exec "$ns_router" sysctl -n "$key") == "$2" ]]; then
+		CT_SYSCTL_UNDO+=("$ns_router $key=$old")
+		return 0
+	fi
+	old=$(sysctl -n "$key") || return 1
+	sysctl -qw "$key=$2"
+	CT_SYSCTL_UNDO+=("- $key=$old")
+	[[ $(ip netns exec "$ns_router" sysctl -n "$key") == "$2" ]]
+}
+
+ct_sysctl_undo() {
+	local i ns set
+
+	for ((i = ${#CT_SYSCTL_UNDO[@]} - 1; i >= 0; i--)); do
+		read -r ns set <<<"${CT_SYSCTL_UNDO[i]}"
+		if [[ $ns == - ]]; then
+			sysctl -qw "$set"
+		else
+			ip netns exec "$ns" sysctl -qw "$set" 2>/dev/null
+		fi
+	done
+	CT_SYSCTL_UNDO=()
+}
+cleanup_register ct_sysctl_undo
+
+# peers_stop NAME...: peer_stop for those that were started.
+peers_stop() {
+	local name
+
+	for name in "$@"; do
+		[[ -n ${PEER_PID[$name]:-} ]] && peer_stop "$name"
+	done
+}
+
+# ct_stat COLUMN: a column of the router's /proc/net/stat/nf_conntrack,
+# summed over the CPUs ("entries" is the same on every line: the first).
+ct_stat() {
+	local -a head row
+	local i col=-1 sum=0 line
+
+	{
+		read -ra head
+		for i in "${!head[@]}"; do
+			[[ ${head[i]} == "$1" ]] && col=$i
+		done
+		while read -ra row; do
+			[[ $col -ge 0 ]] || break
+			sum=$((sum + 16#${row[col]}))
+			[[ $1 == entries ]] && break
+		done
+	} <"/proc/${NS_ANCHOR[$ns_router]}/net/stat/nf_conntrack"
+	echo "$sum"
+}
+
+# peer_answered NAME: the last posted action of NAME has its answer.
+# shellcheck disable=SC2317 # called by busywait
+peer_answered() {
+	local -a lines
+
+	mapfile -t lines <"${PEER_OUT[$1]}"
+	[[ ${#lines[@]} -gt ${PEER_N[$1]} ]]
+}
+
+# shellcheck disable=SC2317 # called by busywait
+nat_failed_seen() {
+	stats_diff "$ns_router"
+	[[ ${STATSD[nat_failed]:-0} -ge 1 ]]
+}
+
+# hold_pasv NAME [CLIENT-OPTIONS]: a session on vsftpd with a PASV
+# transfer of small.bin held after the 227 (an expectation waits).
+hold_pasv() {
+	local name=$1
+
+	shift
+	peer_start "$name" "$ns_client" "$SERVER_IP4" "$@" &&
+		peer_do "$name" xfer --mode pasv --use-pasv-addr --retr small.bin \
+			--sha256 "$small_sha" --data-timeout "$(scaled_s 30)" --hold
+}
+
+# go_ok NAME: finish the held transfer of NAME; it arrives intact.
+go_ok() {
+	peer_do "$1" go && [[ $PEER_LINE == *"sha256=$small_sha"* ]]
+}
+
+section "5a: expectation table full (masquerade, then no NAT)"
+EXP_MAX=3
+# The held PASV listeners of vsftpd must outlast the section.
+vsftpd_restart accept_timeout=600 || ksft_exit
+if ! ct_sysctl nf_conntrack_expect_max "$EXP_MAX"; then
+	fail "full tables: cannot set nf_conntrack_expect_max"
+	ksft_exit
+fi
+rules yes masq || ksft_exit
+ip netns exec "$ns_router" conntrack -F >/dev/null 2>&1
+ok=1
+for i in 1 2 3; do
+	hold_pasv "x$i" || { ok=0; break; }
+done
+if [[ $ok -eq 1 && $(expect_total "$ns_router") -eq $EXP_MAX ]]; then
+	stats_snap "$ns_router"
+	peer_start x4 "$ns_client" "$SERVER_IP4" --timeout "$(scaled_s 60)"
+	peer_post x4 xfer --mode pasv --use-pasv-addr --retr small.bin \
+		--sha256 "$small_sha" --data-timeout "$(scaled_s 30)" --hold
+	# Under NAT a line whose expectation cannot be made is withheld (the
+	# peer must never learn an address nothing was opened for): the 227
+	# is dropped, and the server's retransmission gets another chance.
+	if busywait 10000 nat_failed_seen && ! peer_answered x4; then
+		pass "expect full, masq: the 4th 227 is withheld (${STATSD[nat_failed]} times so far, expect_failed +${STATSD[expect_failed]:-0})"
+	else
+		fail "expect full, masq: 4th PASV: $(stats_show), answered: $(tail -n 1 "${PEER_OUT[x4]}")"
+	fi
+	if go_ok x1; then
+		pass "expect full, masq: a held transfer completes, its slot frees"
+	else
+		fail "expect full, masq: held transfer x1: $PEER_LINE"
+	fi
+	# The server retransmits with backoff: allow for its next attempt.
+	if peer_collect x4 && go_ok x4; then
+		pass "expect full, masq: the withheld 227 goes through on retransmission, its transfer completes"
+	else
+		fail "expect full, masq: the 4th session: $PEER_LINE"
+		peer_log x4
+	fi
+	if go_ok x2 && go_ok x3 && peer_do x4 cmd NOOP; then
+		pass "expect full, masq: the other held transfers complete, the sessions go on"
+	else
+		fail "expect full, masq: after the slot freed: $PEER_LINE"
+	fi
+else
+	fail "expect full, masq: $EXP_MAX held sessions: $PEER_LINE, $(expect_total "$ns_router") expectations"
+fi
+peers_stop x1 x2 x3 x4
+
+rules yes none || ksft_exit
+ip netns exec "$ns_router" conntrack -F >/dev/null 2>&1
+ok=1
+for i in 1 2 3; do
+	hold_pasv "y$i" || { ok=0; break; }
+done
+if [[ $ok -eq 1 && $(expect_total "$ns_router") -eq $EXP_MAX ]]; then
+	stats_snap "$ns_router"
+	# Without NAT the reply is right as it is: it passes, counted, and no
+	# expectation admits its data connection through the strict filter.
+	if peer_start y4 "$ns_client" "$SERVER_IP4" &&
+		peer_do y4 xfer --mode pasv --use-pasv-addr --retr small.bin \
+			--data-timeout "$(scaled_s 3)" --hold; then
+		port=$(peer_port)
+		stats_diff "$ns_router"
+		expect_scan "$ns_router" 4
+		if [[ ${STATSD[expect_failed]:-0} -eq 1 && ${STATSD[nat_failed]:-0} -eq 0 ]] &&
+			[[ $(expect_count "dport=$port") -eq 0 ]]; then
+			pass "expect full, no NAT: the 4th 227 passes unchanged, expect_failed +1, no expectation"
+		else
+			fail "expect full, no NAT: 4th PASV: $(stats_show), $(expect_count "dport=$port") expectations for port $port"
+		fi
+		if ! peer_do y4 go && [[ $PEER_LINE == *status=3* ]]; then
+			pass "expect full, no NAT: its data connection is refused by the filter (fails cleanly)"
+		else
+			fail "expect full, no NAT: its data connection: $PEER_LINE"
+		fi
+	else
+		fail "expect full, no NAT: 4th PASV: $PEER_LINE"
+	fi
+	if go_ok y1 && peer_do y4 xfer --mode pasv --use-pasv-addr --retr small.bin \
+		--sha256 "$small_sha" && go_ok y2 && go_ok y3; then
+		pass "expect full, no NAT: once a slot is free the same session transfers; the held ones complete"
+	else
+		fail "expect full, no NAT: after the slot freed: $PEER_LINE"
+	fi
+else
+	fail "expect full, no NAT: $EXP_MAX held sessions: $PEER_LINE, $(expect_total "$ns_router") expectations"
+fi
+peers_stop y1 y2 y3 y4
+
+section "5b: conntrack table full (masquerade)"
+FILL=6
+rules yes masq || ksft_exit
+ip netns exec "$ns_router" conntrack -F >/dev/null 2>&1
+release=$FTP_DIR/fill.release
+rm -f "$release"
+if hold_pasv f1; then
+	port=$(peer_port)
+	stats_snap "$ns_router"
+	# Room for exactly FILL more; every entry is assured, so early drop
+	# finds nothing to evict.
+	if ! ct_sysctl nf_conntrack_max "$(($(ct_stat entries) + FILL))"; then
+		fail "full tables: cannot set nf_conntrack_max"
+		ksft_exit
+	fi
+	ip netns exec "$ns_server" "$FTP_PEER" flood-server --listen "$SERVER_IP4" \
+		--port 2121 --accept-timeout "$(scaled_s 120)" >/dev/null 2>&1 &
+	fs_pid=$!
+	cleanup_pid "$fs_pid"
+	wait_listener "$ns_server" 2121
+	ip netns exec "$ns_client" "$FTP_PEER" flood --server "$SERVER_IP4" --port 2121 \
+		--count "$FILL" --send 'NOOP\r\n' --timeout "$(scaled_s 5)" \
+		--release "$release" --hold-timeout "$(scaled_s 120)" \
+		>"$FTP_DIR/fill.out" 2>&1 &
+	fill_pid=$!
+	cleanup_pid "$fill_pid"
+	# shellcheck disable=SC2317 # called by busywait
+	fill_ready() { grep -q "^ready $FILL" "$FTP_DIR/fill.out"; }
+	busywait 20000 fill_ready
+	if ip netns exec "$ns_client" "$FTP_PEER" flood --server "$SERVER_IP4" \
+		--port 2121 --count 1 --timeout 2 >/dev/null 2>&1; then
+		fail "ct full: the table is not full ($(ct_stat entries) entries)"
+	else
+		pass "ct full: $(ct_stat entries) entries, a new connection is dropped"
+	fi
+	drop0=$(ct_stat drop)
+	peer_post f1 go
+	# The data connection's SYN finds no room either: dropped, retried.
+	sleep "$(scaled_s 2)"
+	expect_scan "$ns_router" 4
+	if ! peer_answered f1 && [[ $(ct_stat drop) -gt $drop0 ]] &&
+		[[ $(expect_count "dport=$port") -eq 1 ]]; then
+		pass "ct full: the data connection is dropped for now, its expectation stays"
+	else
+		fail "ct full: drops $drop0 -> $(ct_stat drop), $(expect_count "dport=$port") expectations for port $port, answered: $(tail -n 1 "${PEER_OUT[f1]}")"
+	fi
+	touch "$release"
+	# shellcheck disable=SC2317 # called by busywait
+	fill_closed() { grep -q "^closed" "$FTP_DIR/fill.out"; }
+	busywait 20000 fill_closed
+	ip netns exec "$ns_router" conntrack -D -p tcp --orig-port-dst 2121 >/dev/null 2>&1
+	if peer_collect f1 && [[ $PEER_LINE == *"sha256=$small_sha"* ]]; then
+		pass "ct full: once there is room the retried data connection gets through, intact"
+	else
+		fail "ct full: the held transfer: $PEER_LINE"
+		peer_log f1
+	fi
+	stats_diff "$ns_router"
+	if peer_do f1 xfer --mode port --retr small.bin --sha256 "$small_sha" &&
+		[[ ${STATSD[dropped]:-0} -eq 0 && ${STATSD[nat_failed]:-0} -eq 0 ]]; then
+		pass "ct full: the session goes on (a PORT transfer); the helper dropped nothing"
+	else
+		fail "ct full: after: $PEER_LINE, $(stats_show)"
+	fi
+	_kill_pids "$fill_pid" "$fs_pid"
+else
+	fail "ct full: held session: $PEER_LINE"
+fi
+peers_stop f1
+ct_sysctl_undo
 
 # ------------------------------------------------------------ the end
 
