@@ -112,40 +112,82 @@ ftp_url() {
 	fi
 }
 
+# curl_ftp_args MODE FAMILY LIMIT-SECONDS: CURL_ARGS = curl's options for
+# one FTP session in MODE (port, eprt, pasv, epsv) over IPvFAMILY, quiet
+# but for errors, bounded by the (scaled) limit.
+CURL_ARGS=()
+curl_ftp_args() {
+	CURL_ARGS=(-s -S --max-time "$(scaled_s "$3")"
+		   --connect-timeout "$(scaled_s 5)" -"$2")
+	case $1 in
+	port) CURL_ARGS+=(--ftp-port - --disable-eprt) ;;
+	eprt) CURL_ARGS+=(--ftp-port -) ;;
+	pasv) CURL_ARGS+=(--ftp-pasv --disable-epsv) ;;
+	epsv) CURL_ARGS+=(--ftp-pasv) ;;
+	esac
+}
+
 # curl_ftp NS MODE FAMILY HOST get|put [LIMIT-SECONDS] [EXTRA-CURL-ARGS...]
 # Download file.bin into FTP_DIR/client/ or upload it into up/; checks the
 # checksum.  Returns 0 on a complete, correct transfer.
 curl_ftp() {
-	local ns=$1 mode=$2 fam=$3 host=$4 op=$5 limit=${6:-20} out name sha
-	local -a args
+	local ns=$1 mode=$2 fam=$3 host=$4 op=$5 limit=${6:-20} out name
 
 	shift 6 2>/dev/null || shift $#
-	args=(-s -S --max-time "$(scaled_s "$limit")"
-	      --connect-timeout "$(scaled_s 5)" -"$fam")
-	case $mode in
-	port) args+=(--ftp-port - --disable-eprt) ;;
-	eprt) args+=(--ftp-port -) ;;
-	pasv) args+=(--ftp-pasv --disable-epsv) ;;
-	epsv) args+=(--ftp-pasv) ;;
-	esac
+	curl_ftp_args "$mode" "$fam" "$limit"
 	name=$mode.$fam.$RANDOM
 	if [[ $op == get ]]; then
 		out="$FTP_DIR/client/$name"
-		ip netns exec "$ns" curl "${args[@]}" "$@" -o "$out" \
+		ip netns exec "$ns" curl "${CURL_ARGS[@]}" "$@" -o "$out" \
 			"$(ftp_url "$fam" "$host" file.bin)" || return 1
 	else
-		ip netns exec "$ns" curl "${args[@]}" "$@" \
+		ip netns exec "$ns" curl "${CURL_ARGS[@]}" "$@" \
 			-T "$FTP_DIR/root/file.bin" \
 			"$(ftp_url "$fam" "$host" "up/$name")" || return 1
 		out="$FTP_DIR/root/up/$name"
 	fi
-	sha=$(sha256sum "$out" 2>/dev/null)
-	[[ ${sha%% *} == "$FTP_FILE_SHA" ]]
+	sha_is "$out" "$FTP_FILE_SHA"
+}
+
+# curl_get NS MODE FAMILY HOST OUT LIMIT-S FILE... [-- CURL-ARGS]: download
+# the FILEs on one control connection (curl reuses it for one host) into
+# OUT.0, OUT.1, ...
+curl_get() {
+	local ns=$1 mode=$2 fam=$3 host=$4 out=$5 limit=$6 i=0
+	local -a urls
+
+	shift 6
+	curl_ftp_args "$mode" "$fam" "$limit"
+	while [[ $# -gt 0 && $1 != -- ]]; do
+		urls+=("$(ftp_url "$fam" "$host" "$1")" -o "$out.$i")
+		i=$((i + 1))
+		shift
+	done
+	[[ ${1:-} == -- ]] && shift
+	ip netns exec "$ns" curl "${CURL_ARGS[@]}" "$@" "${urls[@]}"
+}
+
+# sha_is FILE SHA: FILE's SHA-256 is SHA.
+sha_is() {
+	local s
+
+	s=$(sha256sum "$1" 2>/dev/null)
+	[[ ${s%% *} == "$2" ]]
+}
+
+# size_over FILE BYTES: FILE has more than BYTES.
+# shellcheck disable=SC2317 # called by busywait
+size_over() {
+	local -a st
+
+	[[ -e $1 ]] || return 1
+	read -ra st < <(stat -c %s "$1")
+	[[ ${st[0]} -gt $2 ]]
 }
 
 # lftp_ftp NS MODE FAMILY HOST get|put [LIMIT-SECONDS]
 lftp_ftp() {
-	local ns=$1 mode=$2 fam=$3 host=$4 op=$5 limit=${6:-20} name sha out
+	local ns=$1 mode=$2 fam=$3 host=$4 op=$5 limit=${6:-20} name out
 	local set url
 
 	set="set net:timeout $(scaled_s 5); set net:max-retries 1;"
@@ -173,8 +215,7 @@ lftp_ftp() {
 			</dev/null >/dev/null 2>&1 || return 1
 		out="$FTP_DIR/root/up/$name"
 	fi
-	sha=$(sha256sum "$out" 2>/dev/null)
-	[[ ${sha%% *} == "$FTP_FILE_SHA" ]]
+	sha_is "$out" "$FTP_FILE_SHA"
 }
 
 # router_filter NS [HELPER-TYPE] [PORTS]: a strict firewall on the router:
@@ -182,7 +223,7 @@ lftp_ftp() {
 # to the control port(s).  With HELPER-TYPE ("ftp-sym" or "ftp"), a ct
 # helper object of that type is attached to control connections in
 # prerouting (before any DNAT).  Without it, no helper: the negative
-# control.
+# control.  It replaces an earlier one in one transaction.
 router_filter() {
 	local ns=$1 type=${2:-} ports=${3:-21} attach= set=
 
@@ -191,6 +232,8 @@ router_filter() {
 		set="tcp dport { $ports } ct helper set \"ftp\""
 	fi
 	ip netns exec "$ns" nft -f - <<EOF || { fail "router ruleset rejected"; return 1; }
+table inet ftpsym_filter
+delete table inet ftpsym_filter
 table inet ftpsym_filter {
 	$attach
 	chain pre {
@@ -201,6 +244,47 @@ table inet ftpsym_filter {
 		type filter hook forward priority 0; policy drop;
 		ct state established,related accept
 		tcp dport { $ports } ct state new accept
+	}
+}
+EOF
+}
+
+# router_masquerade NS: connections leaving towards the server get the
+# router's server-side address (layout A, the masqueraded client).
+router_masquerade() {
+	ip netns exec "$1" nft -f - <<EOF
+table inet ftpsym_nat {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "eth_s" masquerade
+	}
+}
+EOF
+}
+
+# router_portforward NS PORTS [TO-PORT] [FAMILIES]: PORTS of the router's
+# client-side addresses (ROUTER_C_IP4/6) go to the server, on TO-PORT if
+# given (layout B, the port-forwarded server).  FAMILIES: "4 6" (default)
+# or one of them.
+router_portforward() {
+	local ns=$1 ports=$2 to4=$SERVER_IP4 to6=$SERVER_IP6 fam rules=
+
+	if [[ -n ${3:-} ]]; then
+		to4=$SERVER_IP4:$3
+		to6=[$SERVER_IP6]:$3
+	fi
+	for fam in ${4:-4 6}; do
+		if [[ $fam == 4 ]]; then
+			rules+="iifname \"eth_c\" ip daddr $ROUTER_C_IP4 tcp dport { $ports } dnat ip to $to4"$'\n'
+		else
+			rules+="iifname \"eth_c\" ip6 daddr $ROUTER_C_IP6 tcp dport { $ports } dnat ip6 to $to6"$'\n'
+		fi
+	done
+	ip netns exec "$ns" nft -f - <<EOF
+table inet ftpsym_nat {
+	chain pre {
+		type nat hook prerouting priority dstnat; policy accept;
+		$rules
 	}
 }
 EOF

@@ -139,38 +139,10 @@ ka_router_flowtable() {
 	ka_flowtable
 }
 
-# NAT layout A, the masqueraded client: connections leaving towards the
-# server get the router's server-side address (IPv4 and IPv6).
-ka_nat_masq() {
-	ip netns exec "$ns_router" nft -f - <<EOF
-table inet ftpsym_nat {
-	chain post {
-		type nat hook postrouting priority srcnat; policy accept;
-		oifname "eth_s" masquerade
-	}
-}
-EOF
-}
-
-# NAT layout B, the port-forwarded server: the client knows only the
-# router's client-side address (ROUTER_C_IP4/6); port 21 there is DNATed to
-# the server.
-ka_nat_fwd() {
-	ip netns exec "$ns_router" nft -f - <<EOF
-table inet ftpsym_nat {
-	chain pre {
-		type nat hook prerouting priority dstnat; policy accept;
-		iifname "eth_c" ip daddr $ROUTER_C_IP4 tcp dport 21 dnat ip to $SERVER_IP4:21
-		iifname "eth_c" ip6 daddr $ROUTER_C_IP6 tcp dport 21 dnat ip6 to [$SERVER_IP6]:21
-	}
-}
-EOF
-}
-
 # shellcheck disable=SC2317 # called through ka_case
 ka_router_masq() {
 	router_filter "$ns_router" "$1" || return 1
-	ka_nat_masq
+	router_masquerade "$ns_router"
 }
 
 # shellcheck disable=SC2317 # called through ka_case
@@ -184,7 +156,7 @@ ka_router_masq_ft() {
 # shellcheck disable=SC2317 # called through ka_case
 ka_router_fwd() {
 	router_filter "$ns_router" "$1" || return 1
-	ka_nat_fwd || return 1
+	router_portforward "$ns_router" 21 21 || return 1
 	KA_TARGET=$ROUTER_C_IP4
 	[[ $KA_FAMILY == 6 ]] && KA_TARGET=$ROUTER_C_IP6
 	KA_CURL_ARGS=(--no-ftp-skip-pasv-ip)

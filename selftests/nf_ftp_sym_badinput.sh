@@ -306,26 +306,12 @@ nat_none() { :; }
 
 # shellcheck disable=SC2317 # called through phase
 nat_masq() {
-	ip netns exec "$ns_router" nft -f - <<EOF
-table inet ftpsym_nat {
-	chain post {
-		type nat hook postrouting priority srcnat; policy accept;
-		oifname "eth_s" masquerade
-	}
-}
-EOF
+	router_masquerade "$ns_router"
 }
 
 # shellcheck disable=SC2317 # called through phase
 nat_dnat() {
-	ip netns exec "$ns_router" nft -f - <<EOF
-table inet ftpsym_nat {
-	chain pre {
-		type nat hook prerouting priority dstnat; policy accept;
-		iifname "eth_c" ip daddr $PUB4 tcp dport { 21, 2121 } dnat ip to $SERVER_IP4
-	}
-}
-EOF
+	router_portforward "$ns_router" "21, 2121" "" 4
 }
 
 # ------------------------------------------------------------ checks

@@ -150,47 +150,6 @@ vsftpd_restart() {
 		xferlog_std_format=NO "vsftpd_log_file=$FTP_DIR/vsftpd.log" "$@")
 }
 
-# curl_get NS MODE FAMILY HOST OUT LIMIT-S FILE... [-- CURL-ARGS]: download
-# the FILEs on one control connection (curl reuses it for one host).
-curl_get() {
-	local ns=$1 mode=$2 fam=$3 host=$4 out=$5 limit=$6 f i=0
-	local -a args urls
-
-	shift 6
-	args=(-s -S --max-time "$(scaled_s "$limit")"
-	      --connect-timeout "$(scaled_s 5)" -"$fam")
-	case $mode in
-	port) args+=(--ftp-port - --disable-eprt) ;;
-	eprt) args+=(--ftp-port -) ;;
-	pasv) args+=(--ftp-pasv --disable-epsv) ;;
-	epsv) args+=(--ftp-pasv) ;;
-	esac
-	while [[ $# -gt 0 && $1 != -- ]]; do
-		urls+=("$(ftp_url "$fam" "$host" "$1")" -o "$out.$i")
-		i=$((i + 1))
-		shift
-	done
-	[[ ${1:-} == -- ]] && shift
-	ip netns exec "$ns" curl "${args[@]}" "$@" "${urls[@]}"
-}
-
-# sha_is FILE SHA
-sha_is() {
-	local s
-
-	s=$(sha256sum "$1" 2>/dev/null)
-	[[ ${s%% *} == "$2" ]]
-}
-
-# shellcheck disable=SC2317 # called by busywait
-size_over() {
-	local -a st
-
-	[[ -e $1 ]] || return 1
-	read -ra st < <(stat -c %s "$1")
-	[[ ${st[0]} -gt $2 ]]
-}
-
 # slow_start TAG SPEC...: slow downloads of file.bin (vsftpd rate-limited),
 # SPEC = MODE:FAMILY:HOST; SLOW[TAG.MODE.FAMILY] = PID.  Returns once each
 # has 64 KiB.  One that stalls for 5 s gives up (a failure, not a hang).
@@ -674,6 +633,18 @@ go_ok() {
 	peer_do "$1" go && [[ $PEER_LINE == *"sha256=$small_sha"* ]]
 }
 
+# table_of_held PREFIX: a fresh conntrack table, and EXP_MAX sessions
+# PREFIX1... holding PASV transfers, whose expectations fill it.
+table_of_held() {
+	local i
+
+	ip netns exec "$ns_router" conntrack -F >/dev/null 2>&1
+	for ((i = 1; i <= EXP_MAX; i++)); do
+		hold_pasv "$1$i" || return 1
+	done
+	[[ $(expect_total "$ns_router") -eq $EXP_MAX ]]
+}
+
 section "5a: expectation table full (masquerade, then no NAT)"
 EXP_MAX=3
 # The held PASV listeners of vsftpd must outlast the section.
@@ -683,12 +654,7 @@ if ! ct_sysctl nf_conntrack_expect_max "$EXP_MAX"; then
 	ksft_exit
 fi
 rules yes masq || ksft_exit
-ip netns exec "$ns_router" conntrack -F >/dev/null 2>&1
-ok=1
-for i in 1 2 3; do
-	hold_pasv "x$i" || { ok=0; break; }
-done
-if [[ $ok -eq 1 && $(expect_total "$ns_router") -eq $EXP_MAX ]]; then
+if table_of_held x; then
 	stats_snap "$ns_router"
 	peer_start x4 "$ns_client" "$SERVER_IP4" --timeout "$(scaled_s 60)"
 	peer_post x4 xfer --mode pasv --use-pasv-addr --retr small.bin \
@@ -724,12 +690,7 @@ fi
 peers_stop x1 x2 x3 x4
 
 rules yes none || ksft_exit
-ip netns exec "$ns_router" conntrack -F >/dev/null 2>&1
-ok=1
-for i in 1 2 3; do
-	hold_pasv "y$i" || { ok=0; break; }
-done
-if [[ $ok -eq 1 && $(expect_total "$ns_router") -eq $EXP_MAX ]]; then
+if table_of_held y; then
 	stats_snap "$ns_router"
 	# Without NAT the reply is right as it is: it passes, counted, and no
 	# expectation admits its data connection through the strict filter.

@@ -35,29 +35,6 @@ ftp_make_root 262144
 PUB4=$ROUTER_C_IP4
 PUB6=$ROUTER_C_IP6
 
-nat_masquerade() {
-	ip netns exec "$ns_router" nft -f - <<EOF
-table inet ftpsym_nat {
-	chain post {
-		type nat hook postrouting priority srcnat; policy accept;
-		oifname "eth_s" masquerade
-	}
-}
-EOF
-}
-
-nat_portforward() {
-	ip netns exec "$ns_router" nft -f - <<EOF
-table inet ftpsym_nat {
-	chain pre {
-		type nat hook prerouting priority dstnat; policy accept;
-		iifname "eth_c" ip daddr $PUB4 tcp dport { 21, 2121 } dnat ip to $SERVER_IP4:21
-		iifname "eth_c" ip6 daddr $PUB6 tcp dport { 21, 2121 } dnat ip6 to [$SERVER_IP6]:21
-	}
-}
-EOF
-}
-
 router_reset() {
 	ip netns exec "$ns_router" nft flush ruleset
 	ip netns exec "$ns_router" conntrack -F >/dev/null 2>&1
@@ -109,13 +86,13 @@ run_matrix() {
 layout_a() {
 	router_reset
 	router_filter "$ns_router" "$1" || ksft_exit
-	nat_masquerade
+	router_masquerade "$ns_router"
 }
 
 layout_b() {
 	router_reset
 	router_filter "$ns_router" "$1" "21, 2121" || ksft_exit
-	nat_portforward
+	router_portforward "$ns_router" "21, 2121" 21
 }
 
 vsftpd_pid=$(start_vsftpd "$ns_server" xferlog_enable=YES log_ftp_protocol=YES \
@@ -174,7 +151,7 @@ record ftp-sym "B: server announcing its public address" "$st"
 # ---------------------------------------------------------------- negative
 router_reset
 router_filter "$ns_router" || ksft_exit
-nat_portforward
+router_portforward "$ns_router" "21, 2121" 21
 if curl_ftp "$ns_client" pasv 4 "$PUB4" get 4 --no-ftp-skip-pasv-ip \
 	2>/dev/null; then
 	fail "B without helper: passive transfer worked, the test proves nothing"
@@ -183,7 +160,7 @@ else
 fi
 router_reset
 router_filter "$ns_router" || ksft_exit
-nat_masquerade
+router_masquerade "$ns_router"
 if curl_ftp "$ns_client" port 4 "$SERVER_IP4" get 4 2>/dev/null; then
 	fail "A without helper: active transfer worked, the test proves nothing"
 else

@@ -43,34 +43,16 @@ PUB4=$ROUTER_C_IP4
 # Data ports 51210..51299: "200,NN" keeps every PORT/227 line one length.
 DPORT=51210
 
-# shellcheck disable=SC2317 # called through router_setup
-nat_masquerade() {
-	ip netns exec "$ns_router" nft -f - <<EOF
-table inet ftpsym_nat {
-	chain post {
-		type nat hook postrouting priority srcnat; policy accept;
-		oifname "eth_s" masquerade
-	}
-}
-EOF
-}
-
-# shellcheck disable=SC2317 # called through router_setup
-nat_portforward() {
-	ip netns exec "$ns_router" nft -f - <<EOF
-table inet ftpsym_nat {
-	chain pre {
-		type nat hook prerouting priority dstnat; policy accept;
-		iifname "eth_c" ip daddr $PUB4 tcp dport 21 dnat ip to $SERVER_IP4:21
-	}
-}
-EOF
-}
-
+# router_setup HELPER masq|fwd: the strict filter with HELPER, and the
+# masqueraded client or the port-forwarded server (IPv4, port 21).
 router_setup() {
 	ip netns exec "$ns_router" nft flush ruleset
 	router_filter "$ns_router" "$1" || return 1
-	"$2"
+	if [[ $2 == masq ]]; then
+		router_masquerade "$ns_router"
+	else
+		router_portforward "$ns_router" 21 21 4
+	fi
 }
 
 # split_all NAME MODE LEN [XFER-OPTIONS...]: one transfer for each split
@@ -103,7 +85,7 @@ split_all() {
 vsftpd_pid=$(start_vsftpd "$ns_server" xferlog_enable=YES \
 	log_ftp_protocol=YES xferlog_std_format=NO \
 	"vsftpd_log_file=$FTP_DIR/vsftpd.log") || ksft_exit
-router_setup ftp-sym nat_masquerade || ksft_exit
+router_setup ftp-sym masq || ksft_exit
 stats_snap "$ns_router"
 
 # "PORT 192,0,2,1,200,NN\r\n" is 24 bytes, "EPRT |1|192.0.2.1|512NN|\r\n" 27.
@@ -169,7 +151,7 @@ done
 
 # ------------------------------------------------------------ B: 227, 229
 stop_vsftpd "$ns_server" "$vsftpd_pid"
-router_setup ftp-sym nat_portforward || ksft_exit
+router_setup ftp-sym fwd || ksft_exit
 
 # start_server SESSIONS SPLIT...: the scripted server, the k-th 227/229
 # reply cut at the k-th SPLIT.
@@ -214,7 +196,7 @@ fi
 # with the partial line; the transfer cannot complete.
 if modprobe -q nf_conntrack_ftp && modprobe -q nf_nat_ftp; then
 	vsftpd_pid=$(start_vsftpd "$ns_server") || ksft_exit
-	router_setup ftp nat_masquerade || ksft_exit
+	router_setup ftp masq || ksft_exit
 	if peer_start S "$ns_client" "$SERVER_IP4" --timeout "$(scaled_s 4)" &&
 		peer_do S xfer --mode port --split 12 --gap-ms 60 \
 			--data-port $((DPORT + 1)) --sha256 "$FTP_FILE_SHA"; then

@@ -63,49 +63,6 @@ head -c 32768 /dev/urandom >"$FTP_DIR/root/small.bin"
 small_sha=$(sha256sum "$FTP_DIR/root/small.bin")
 small_sha=${small_sha%% *}
 
-# filter_rules NS [HELPER-TYPE]: replace the router's table in one
-# transaction: the strict filter, with the helper or without it.
-filter_rules() {
-	local ns=$1 type=${2:-} attach='' set=''
-
-	if [[ -n $type ]]; then
-		attach="ct helper ftp { type \"$type\" protocol tcp; l3proto inet; }"
-		set="tcp dport 21 ct helper set \"ftp\""
-	fi
-	ip netns exec "$ns" nft -f - <<EOF
-table inet ftpsym_filter
-delete table inet ftpsym_filter
-table inet ftpsym_filter {
-	$attach
-	chain pre {
-		type filter hook prerouting priority -150; policy accept;
-		$set
-	}
-	chain forward {
-		type filter hook forward priority 0; policy drop;
-		ct state established,related accept
-		tcp dport 21 ct state new accept
-	}
-}
-EOF
-}
-
-# curl_get NS MODE FAMILY HOST FILE OUT LIMIT-S: download ftp://HOST/FILE.
-curl_get() {
-	local ns=$1 mode=$2 fam=$3 host=$4 file=$5 out=$6 limit=$7
-	local -a args
-
-	args=(-s -S --max-time "$(scaled_s "$limit")"
-	      --connect-timeout "$(scaled_s 5)" -"$fam" -o "$out")
-	case $mode in
-	port) args+=(--ftp-port - --disable-eprt) ;;
-	eprt) args+=(--ftp-port -) ;;
-	pasv) args+=(--ftp-pasv --disable-epsv) ;;
-	epsv) args+=(--ftp-pasv) ;;
-	esac
-	ip netns exec "$ns" curl "${args[@]}" "$(ftp_url "$fam" "$host" "$file")"
-}
-
 # parse_spec MODE:FAMILY:HOST: set mode, fam and host.
 parse_spec() {
 	local rest=${1#*:}
@@ -113,24 +70,6 @@ parse_spec() {
 	mode=${1%%:*}
 	fam=${rest%%:*}
 	host=${rest#*:}
-}
-
-# sha_is FILE SHA
-sha_is() {
-	local s
-
-	s=$(sha256sum "$1" 2>/dev/null)
-	[[ ${s%% *} == "$2" ]]
-}
-
-# size_over FILE BYTES
-# shellcheck disable=SC2317 # called by busywait
-size_over() {
-	local -a st
-
-	[[ -e $1 ]] || return 1
-	read -ra st < <(stat -c %s "$1")
-	[[ ${st[0]} -gt $2 ]]
 }
 
 # start_slow TAG: three slow downloads of file.bin from the client; SLOW
@@ -144,9 +83,10 @@ start_slow() {
 	SLOW_OUT=()
 	for spec in pasv:4:$SERVER_IP4 port:4:$SERVER_IP4 epsv:6:$SERVER_IP6; do
 		parse_spec "$spec"
-		SLOW_OUT[$mode]=$FTP_DIR/client/$tag.$mode
-		curl_get "$ns_client" "$mode" "$fam" "$host" file.bin \
-			"${SLOW_OUT[$mode]}" 60 2>"${SLOW_OUT[$mode]}.err" &
+		SLOW_OUT[$mode]=$FTP_DIR/client/$tag.$mode.0
+		curl_get "$ns_client" "$mode" "$fam" "$host" \
+			"$FTP_DIR/client/$tag.$mode" 60 file.bin \
+			2>"${SLOW_OUT[$mode]}.err" &
 		SLOW[$mode]=$!
 		cleanup_pid "${SLOW[$mode]}"
 	done
@@ -181,7 +121,7 @@ refcnt() {
 
 setup_topo
 start_vsftpd "$ns_server" "anon_max_rate=$RATE" >/dev/null || ksft_exit
-filter_rules "$ns_router" "$NF_FTP_SYM_HELPER" || ksft_exit
+router_filter "$ns_router" "$NF_FTP_SYM_HELPER" || ksft_exit
 
 if start_slow unload && half_line half "$ns_client"; then
 	stats_diff "$ns_router"
@@ -191,7 +131,7 @@ if start_slow unload && half_line half "$ns_client"; then
 		fail "before unload: keepalive_active=${STATS1[keepalive_active]} streams_active=${STATS1[streams_active]}, want >= 3 and >= 1"
 	fi
 
-	if filter_rules "$ns_router"; then
+	if router_filter "$ns_router"; then
 		pass "unload: ruleset swapped for the filter without helper"
 	else
 		fail "unload: cannot swap the ruleset"
@@ -222,8 +162,8 @@ if start_slow unload && half_line half "$ns_client"; then
 	fi
 
 	# Negative control, side by side with the end of the downloads.
-	curl_get "$ns_client" pasv 4 "$SERVER_IP4" small.bin \
-		"$FTP_DIR/client/neg" 3 2>/dev/null &
+	curl_get "$ns_client" pasv 4 "$SERVER_IP4" "$FTP_DIR/client/neg" 3 \
+		small.bin 2>/dev/null &
 	neg=$!
 	cleanup_pid "$neg"
 
@@ -258,12 +198,12 @@ else
 	ksft_exit
 fi
 ref_base=$(refcnt)
-filter_rules "$ns_router" "$NF_FTP_SYM_HELPER" || fail "reload: helper not attached"
+router_filter "$ns_router" "$NF_FTP_SYM_HELPER" || fail "reload: helper not attached"
 for spec in pasv:4:$SERVER_IP4 port:4:$SERVER_IP4 epsv:6:$SERVER_IP6 eprt:6:$SERVER_IP6; do
 	parse_spec "$spec"
 	out=$FTP_DIR/client/reload.$mode
-	if curl_get "$ns_client" "$mode" "$fam" "$host" small.bin "$out" 20 &&
-		sha_is "$out" "$small_sha"; then
+	if curl_get "$ns_client" "$mode" "$fam" "$host" "$out" 20 small.bin &&
+		sha_is "$out.0" "$small_sha"; then
 		pass "reload: $mode download works"
 	else
 		fail "reload: $mode download failed"
@@ -304,12 +244,12 @@ fi
 # A new topology; its setup takes longer than two keep-alive intervals.
 setup_topo
 start_vsftpd "$ns_server" "anon_max_rate=$RATE" >/dev/null || ksft_exit
-filter_rules "$ns_router" "$NF_FTP_SYM_HELPER" || ksft_exit
+router_filter "$ns_router" "$NF_FTP_SYM_HELPER" || ksft_exit
 for spec in pasv:4:$SERVER_IP4 eprt:6:$SERVER_IP6; do
 	parse_spec "$spec"
 	out=$FTP_DIR/client/new.$mode
-	if curl_get "$ns_client" "$mode" "$fam" "$host" small.bin "$out" 20 &&
-		sha_is "$out" "$small_sha"; then
+	if curl_get "$ns_client" "$mode" "$fam" "$host" "$out" 20 small.bin &&
+		sha_is "$out.0" "$small_sha"; then
 		pass "netns: $mode download through a new router works"
 	else
 		fail "netns: $mode download through a new router failed"
