@@ -4,7 +4,8 @@
 # Runs inside the debug-kernel guest (scripts/debug-kernel.sh selftest):
 # the selftests, then a kmemleak scan.
 #
-#   scripts/debug-guest.sh [TEST...]        (default: every selftest)
+#   scripts/debug-guest.sh [--timeout SECS] [TEST...]
+#	(default: every selftest; the options are selftests/run's)
 #
 # Exit status: that of selftests/run when it failed; otherwise 3 when
 # kmemleak reports a leak or cannot be used, else 0.  selftests/vm/run also
