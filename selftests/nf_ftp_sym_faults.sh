@@ -736,7 +736,8 @@ if hold_pasv f1; then
 	stats_snap "$ns_router"
 	# Room for exactly FILL more; every entry is assured, so early drop
 	# finds nothing to evict.
-	if ! ct_sysctl nf_conntrack_max "$(($(ct_stat entries) + FILL))"; then
+	ct_max=$(($(ct_stat entries) + FILL))
+	if ! ct_sysctl nf_conntrack_max "$ct_max"; then
 		fail "full tables: cannot set nf_conntrack_max"
 		ksft_exit
 	fi
@@ -754,11 +755,16 @@ if hold_pasv f1; then
 	# shellcheck disable=SC2317 # called by busywait
 	fill_ready() { grep -q "^ready $FILL" "$FTP_DIR/fill.out"; }
 	busywait 20000 fill_ready
-	if ip netns exec "$ns_client" "$FTP_PEER" flood --server "$SERVER_IP4" \
-		--port 2121 --count 1 --timeout 2 >/dev/null 2>&1; then
-		fail "ct full: the table is not full ($(ct_stat entries) entries)"
+	# Full means: the fillers are in, and a new connection's SYN is
+	# dropped by conntrack (its drop counter), not refused by a peer.
+	drop0=$(ct_stat drop)
+	if fill_ready && [[ $(ct_stat entries) -eq $ct_max ]] &&
+		! ip netns exec "$ns_client" "$FTP_PEER" flood --server "$SERVER_IP4" \
+			--port 2121 --count 1 --timeout 2 >/dev/null 2>&1 &&
+		[[ $(ct_stat drop) -gt $drop0 ]]; then
+		pass "ct full: $ct_max entries, a new connection is dropped by conntrack"
 	else
-		pass "ct full: $(ct_stat entries) entries, a new connection is dropped"
+		fail "ct full: the table is not full: $(ct_stat entries) of $ct_max entries, drops $drop0 -> $(ct_stat drop), fillers: $(tail -n 1 "$FTP_DIR/fill.out")"
 	fi
 	drop0=$(ct_stat drop)
 	peer_post f1 go
