@@ -53,11 +53,11 @@ clean: modules-clean
 	$(MAKE) -C tests/unit clean
 	$(MAKE) -C tests/fuzz clean
 	$(MAKE) -C tools clean
+	$(MAKE) -C selftests clean
 
 # DKMS: the sources dkms needs, and nothing else, under /usr/src.
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
-DKMS_SOURCES := Makefile Kbuild dkms.conf nf_conntrack_ftp_sym.c \
-	nf_nat_ftp_sym.c nf_ftp_sym_parse.c include
+DKMS_SOURCES := Makefile Kbuild dkms.conf $(wildcard nf_*.c) include
 DKMS_DIR ?= $(DESTDIR)/usr/src/nf-ftp-sym-$(VERSION)
 
 dkms-install:
@@ -100,7 +100,10 @@ fuzz:
 fuzz-replay:
 	$(MAKE) -C tests/fuzz replay
 
-selftest: modules tools
+selftest-bin:
+	$(MAKE) -C selftests all
+
+selftest: modules tools selftest-bin
 	NF_FTP_SYM_KO_DIR=$(CURDIR) selftests/vm/run $(VM_ARGS) -- \
 		selftests/run $(TESTS)
 
@@ -109,7 +112,7 @@ selftest: modules tools
 modules-6.12:
 	scripts/other-kernel.sh build
 
-selftest-6.12: tools
+selftest-6.12: tools selftest-bin
 	scripts/other-kernel.sh selftest $(or $(TESTS),$(addprefix nf_ftp_sym_,$(TESTS_6_12)))
 
 # The debug kernel lane (KASAN, lockdep, kmemleak, UBSAN, DEBUG_LIST...):
@@ -119,7 +122,7 @@ selftest-6.12: tools
 debug-kernel:
 	scripts/debug-kernel.sh build
 
-selftest-debug: tools
+selftest-debug: tools selftest-bin
 	scripts/debug-kernel.sh selftest $(TESTS)
 
 # The README's first command: build, boot the VM once, run demo/run in it.
@@ -145,4 +148,4 @@ check: deps
 .PHONY: all modules modules-strict modules_install install-modules clean \
 	deps lint unit fuzz fuzz-replay selftest check tools tools-check \
 	install modules-6.12 selftest-6.12 modules-clean dkms-install \
-	dkms-remove dkms-check demo debug-kernel selftest-debug
+	dkms-remove dkms-check demo debug-kernel selftest-debug selftest-bin

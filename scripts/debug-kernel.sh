@@ -222,8 +222,7 @@ modules() {
 	rel=$(release)
 	b=$cache/build/$rel
 	mkdir -p "$b"
-	cp -r "$top/Kbuild" "$top/dkms.conf" "$top/nf_conntrack_ftp_sym.c" \
-		"$top/nf_nat_ftp_sym.c" "$top/nf_ftp_sym_parse.c" "$top/include" "$b/"
+	cp -r "$top/Kbuild" "$top/dkms.conf" "$top"/nf_*.c "$top/include" "$b/"
 	make -C "$obj" M="$b" W=1 modules >"$b/build.log" 2>&1 || rc=$?
 	cat "$b/build.log"
 	if [[ $rc -ne 0 ]] || grep -qE 'warning:|error:' "$b/build.log"; then

@@ -27,8 +27,7 @@ mods=$root/lib/modules
 mkdir -p "$cache/dkms" "$cache/src/nf-ftp-sym-$version" "$mods/$kver"
 # dkms finds the headers as <installtree>/<kver>/build.
 ln -s "/lib/modules/$kver/build" "$mods/$kver/build"
-(cd "$top" && cp -r Makefile Kbuild dkms.conf nf_conntrack_ftp_sym.c \
-	nf_nat_ftp_sym.c nf_ftp_sym_parse.c include \
+(cd "$top" && cp -r Makefile Kbuild dkms.conf nf_*.c include \
 	"$cache/src/nf-ftp-sym-$version/")
 
 dk() {

@@ -25,7 +25,7 @@ if [ ! -x "$cache/scripts/checkpatch.pl" ]; then
 fi
 
 cd "$top"
-kernel_files=(nf_conntrack_ftp_sym.c nf_nat_ftp_sym.c nf_ftp_sym_parse.c)
+mapfile -t kernel_files < <(git ls-files "*.c" | grep -v /)
 mapfile -t headers < <(git ls-files 'include/*.h' 2>/dev/null || ls include/*.h)
 for f in "${kernel_files[@]}" "${headers[@]}"; do
 	ignore=
@@ -41,7 +41,7 @@ done
 # The userspace tool and tests follow kernel style too, minus what only
 # the kernel provides (ARRAY_SIZE, __printf) and libFuzzer's entry name.
 mapfile -t user_c < <(git ls-files 'tools/*.c' 'tools/*.h' \
-	'tests/*.c' 'tests/*.h' 'bench/*.c' 2>/dev/null)
+	'tests/*.c' 'tests/*.h' 'bench/*.c' 'selftests/*.c' 2>/dev/null)
 for f in "${user_c[@]}"; do
 	if ! perl "$cache/scripts/checkpatch.pl" --no-tree --strict -f \
 		--terse --show-types \

@@ -23,8 +23,7 @@ kdir=$tree/usr/src/linux-headers-$abi
 build=$cache/build/$abi
 
 mkdir -p "$build"
-cp -r "$top/Kbuild" "$top/dkms.conf" "$top/nf_conntrack_ftp_sym.c" "$top/nf_nat_ftp_sym.c" \
-	"$top/nf_ftp_sym_parse.c" "$top/include" "$build/"
+cp -r "$top/Kbuild" "$top/dkms.conf" "$top"/nf_*.c "$top/include" "$build/"
 # pahole is not installed: no BTF for the modules.
 rc=0
 make -C "$kdir" M="$build" W=1 CONFIG_DEBUG_INFO_BTF_MODULES= modules \

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* What conntrackd and other ctnetlink users can do to a control
+ * connection, for the selftests (the conntrack tool cannot: it has no
+ * master tuple and no helper update).
+ *
+ *   nfct_inject gre-child SRC DST SPORT DPORT
+ *	create an IPv4 GRE conntrack (keys 1 and 2, between 203.0.113.1 and
+ *	203.0.113.2) whose master is the TCP connection SRC:SPORT -> DST:DPORT,
+ *	as PPTP's GRE data channels are made
+ *   nfct_inject helper SRC DST SPORT DPORT HELPER
+ *	update that TCP connection with CTA_HELP naming HELPER (its current
+ *	helper): the kernel calls the helper's from_nlattr(), as for an entry
+ *	conntrackd sends again
+ *
+ * IPv4 only; exit status 0 on success, 1 with a message otherwise.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: nfct_inject gre-child SRC DST SPORT DPORT\n"
+		"       nfct_inject helper SRC DST SPORT DPORT HELPER\n");
+	return 1;
+}
+
+static int addr(const char *s, unsigned int *out)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, s, &a) != 1) {
+		fprintf(stderr, "nfct_inject: bad address %s\n", s);
+		return -1;
+	}
+	*out = a.s_addr;
+	return 0;
+}
+
+static int run(enum nf_conntrack_query q, struct nf_conntrack *ct)
+{
+	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
+	int ret;
+
+	if (!h) {
+		perror("nfct_open");
+		return 1;
+	}
+	ret = nfct_query(h, q, ct);
+	if (ret < 0)
+		fprintf(stderr, "nfct_inject: %s\n", strerror(errno));
+	nfct_close(h);
+	return ret < 0;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int src, dst, gsrc, gdst;
+	struct nf_conntrack *ct;
+	int ret;
+
+	if (argc < 6 || addr(argv[2], &src) || addr(argv[3], &dst))
+		return usage();
+	ct = nfct_new();
+	if (!ct)
+		return 1;
+
+	if (!strcmp(argv[1], "gre-child") && argc == 6) {
+		if (addr("203.0.113.1", &gsrc) || addr("203.0.113.2", &gdst))
+			return 1;
+		nfct_set_attr_u8(ct, ATTR_L3PROTO, AF_INET);
+		nfct_set_attr_u32(ct, ATTR_IPV4_SRC, gsrc);
+		nfct_set_attr_u32(ct, ATTR_IPV4_DST, gdst);
+		nfct_set_attr_u8(ct, ATTR_L4PROTO, IPPROTO_GRE);
+		/* GRE keys travel in the port attributes. */
+		nfct_set_attr_u16(ct, ATTR_PORT_SRC, htons(1));
+		nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(2));
+		nfct_setobjopt(ct, NFCT_SOPT_SETUP_REPLY);
+		nfct_set_attr_u32(ct, ATTR_TIMEOUT, 30);
+		nfct_set_attr_u8(ct, ATTR_MASTER_L3PROTO, AF_INET);
+		nfct_set_attr_u8(ct, ATTR_MASTER_L4PROTO, IPPROTO_TCP);
+		nfct_set_attr_u32(ct, ATTR_MASTER_IPV4_SRC, src);
+		nfct_set_attr_u32(ct, ATTR_MASTER_IPV4_DST, dst);
+		nfct_set_attr_u16(ct, ATTR_MASTER_PORT_SRC,
+				  htons(atoi(argv[4])));
+		nfct_set_attr_u16(ct, ATTR_MASTER_PORT_DST,
+				  htons(atoi(argv[5])));
+		ret = run(NFCT_Q_CREATE, ct);
+	} else if (!strcmp(argv[1], "helper") && argc == 7) {
+		nfct_set_attr_u8(ct, ATTR_L3PROTO, AF_INET);
+		nfct_set_attr_u32(ct, ATTR_IPV4_SRC, src);
+		nfct_set_attr_u32(ct, ATTR_IPV4_DST, dst);
+		nfct_set_attr_u8(ct, ATTR_L4PROTO, IPPROTO_TCP);
+		nfct_set_attr_u16(ct, ATTR_PORT_SRC, htons(atoi(argv[4])));
+		nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(atoi(argv[5])));
+		nfct_set_attr(ct, ATTR_HELPER_NAME, argv[6]);
+		ret = run(NFCT_Q_UPDATE, ct);
+	} else {
+		ret = usage();
+	}
+	nfct_destroy(ct);
+	return ret;
+}
