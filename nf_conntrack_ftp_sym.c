@@ -44,13 +44,16 @@ MODULE_ALIAS_NFCT_HELPER(NF_FTP_SYM_NAME);
 /* nft and iptables never load NAT helpers: pull ours in with us. */
 MODULE_SOFTDEP("post: nf_nat_ftp_sym");
 
-static unsigned int max_expected __read_mostly = 4;
-module_param(max_expected, uint, 0444);
+/* Module parameters are the defaults of every network namespace's policy
+ * (net.netfilter.nf_ftp_sym_*, see nf_ftp_sym_policy.c).
+ */
+int nf_ftp_sym_max_expected __read_mostly = 4;
+module_param_named(max_expected, nf_ftp_sym_max_expected, int, 0444);
 MODULE_PARM_DESC(max_expected,
-		 "outstanding expectations per control connection, 1-255 (default 4)");
+		 "outstanding expectations per control connection, 1-255 (default 4; a namespace may set fewer)");
 
-static unsigned int expect_timeout __read_mostly = 5 * 60;
-module_param(expect_timeout, uint, 0444);
+int nf_ftp_sym_expect_timeout __read_mostly = 5 * 60;
+module_param_named(expect_timeout, nf_ftp_sym_expect_timeout, int, 0444);
 MODULE_PARM_DESC(expect_timeout,
 		 "seconds an expectation waits for its data connection (default 300)");
 
@@ -63,8 +66,6 @@ bool nf_ftp_sym_allow_low_ports __read_mostly;
 module_param_named(allow_low_ports, nf_ftp_sym_allow_low_ports, bool, 0644);
 MODULE_PARM_DESC(allow_low_ports,
 		 "accept data ports below 1024 (default N)");
-
-#define FTP_SYM_KEEPALIVE_MAX	3600
 
 unsigned int nf_ftp_sym_keepalive_interval __read_mostly = 5;
 
@@ -279,9 +280,12 @@ static int ftp_sym_from_nlattr(struct nlattr *attr, struct nf_conn *ct)
 
 	if (!info)
 		return 0;
-	/* A data connection (6.12 gives children their master's helper)
-	 * is kept alive like one made from an expectation; a master may
-	 * have such children arriving without a helper.
+	/* An update of a data connection (6.12 gives children their
+	 * master's helper) keeps it alive like one made from an
+	 * expectation.  A created one has no ct->master yet (ctnetlink sets
+	 * it after the helper): like the children that carry no helper, it
+	 * is found by the rescan that any entry of ours coming through
+	 * ctnetlink starts.
 	 */
 	if (ct->master) {
 		nf_ftp_sym_keepalive_track(ct, NULL);
@@ -299,17 +303,26 @@ static int ftp_sym_from_nlattr(struct nlattr *attr, struct nf_conn *ct)
 static int __net_init ftp_sym_net_init(struct net *net)
 {
 	struct ftp_sym_net *fsn = nf_ftp_sym_pernet(net);
+	int ret;
 
 	fsn->net = net;
+	ratelimit_state_init(&fsn->log_rs, 5 * HZ, 10);
 	nf_ftp_sym_stream_net_init(fsn);
 	nf_ftp_sym_ka_net_init(fsn);
-	return nf_ftp_sym_stats_net_init(fsn);
+	ret = nf_ftp_sym_stats_net_init(fsn);
+	if (ret)
+		return ret;
+	ret = nf_ftp_sym_policy_net_init(fsn);
+	if (ret)
+		nf_ftp_sym_stats_net_exit(fsn);
+	return ret;
 }
 
 static void __net_exit ftp_sym_net_exit(struct net *net)
 {
 	struct ftp_sym_net *fsn = nf_ftp_sym_pernet(net);
 
+	nf_ftp_sym_policy_net_exit(fsn);
 	nf_ftp_sym_stream_net_exit(fsn);
 	nf_ftp_sym_ka_net_exit(fsn);
 	nf_ftp_sym_stats_net_exit(fsn);
@@ -329,16 +342,17 @@ static int __init nf_conntrack_ftp_sym_init(void)
 	BUILD_BUG_ON(sizeof(struct nf_ct_ftp_sym) >
 		     sizeof_field(struct nf_conn_help, data));
 
-	if (!max_expected || max_expected > NF_CT_EXPECT_MAX_CNT) {
+	if (nf_ftp_sym_max_expected < 1 ||
+	    nf_ftp_sym_max_expected > NF_CT_EXPECT_MAX_CNT) {
 		pr_err("max_expected must be 1-%u\n", NF_CT_EXPECT_MAX_CNT);
 		return -EINVAL;
 	}
-	if (!expect_timeout) {
-		pr_err("expect_timeout must not be zero\n");
+	if (nf_ftp_sym_expect_timeout < 1) {
+		pr_err("expect_timeout must be positive\n");
 		return -EINVAL;
 	}
-	ftp_sym_exp_policy.max_expected = max_expected;
-	ftp_sym_exp_policy.timeout = expect_timeout;
+	ftp_sym_exp_policy.max_expected = nf_ftp_sym_max_expected;
+	ftp_sym_exp_policy.timeout = nf_ftp_sym_expect_timeout;
 
 	for (i = 0; i < ARRAY_SIZE(ftp_sym_locks); i++)
 		spin_lock_init(&ftp_sym_locks[i].lock);

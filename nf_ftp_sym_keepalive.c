@@ -61,11 +61,14 @@ static bool ftp_sym_ka_known(struct ftp_sym_ka_net *ka,
 	return false;
 }
 
-static unsigned long ftp_sym_ka_grace(void)
+static unsigned int ftp_sym_ka_interval(const struct ftp_sym_net *fsn)
 {
-	unsigned int interval = READ_ONCE(nf_ftp_sym_keepalive_interval);
+	return nf_ftp_sym_knob(fsn, FTP_SYM_KNOB_KEEPALIVE_INTERVAL);
+}
 
-	return (2UL * interval + 2) * HZ;
+static unsigned long ftp_sym_ka_grace(const struct ftp_sym_net *fsn)
+{
+	return (2UL * ftp_sym_ka_interval(fsn) + 2) * HZ;
 }
 
 /* Make @master live at least @grace more jiffies.  Never shortens: a
@@ -192,7 +195,7 @@ static void ftp_sym_ka_scan(struct ftp_sym_net *fsn)
 {
 	struct ftp_sym_ka_scan s = {
 		.fsn	= fsn,
-		.grace	= ftp_sym_ka_grace(),
+		.grace	= ftp_sym_ka_grace(fsn),
 	};
 	struct nf_ct_iter_data iter = {
 		.net	= fsn->net,
@@ -207,8 +210,8 @@ static void ftp_sym_ka_work(struct work_struct *work)
 	struct ftp_sym_ka_net *ka = container_of(to_delayed_work(work),
 						 struct ftp_sym_ka_net, work);
 	struct ftp_sym_net *fsn = container_of(ka, struct ftp_sym_net, ka);
-	unsigned int interval = READ_ONCE(nf_ftp_sym_keepalive_interval);
-	unsigned long grace = ftp_sym_ka_grace();
+	unsigned int interval = ftp_sym_ka_interval(fsn);
+	unsigned long grace = ftp_sym_ka_grace(fsn);
 	struct ftp_sym_ka_entry *e, *tmp;
 	unsigned int dropped = 0, n = 0;
 	LIST_HEAD(batch);
@@ -258,13 +261,13 @@ void nf_ftp_sym_keepalive_track(struct nf_conn *ct,
 				struct nf_conntrack_expect *exp)
 {
 	struct ftp_sym_net *fsn = nf_ftp_sym_pernet(nf_ct_net(ct));
-	unsigned int interval = READ_ONCE(nf_ftp_sym_keepalive_interval);
+	unsigned int interval = ftp_sym_ka_interval(fsn);
 
 	if (!interval || !ct->master)
 		return;
 
 	/* Cover the time until the first check. */
-	ftp_sym_extend(ct->master, ftp_sym_ka_grace());
+	ftp_sym_extend(ct->master, ftp_sym_ka_grace(fsn));
 	ftp_sym_ka_add(fsn, ct, (unsigned long)interval * HZ);
 }
 EXPORT_SYMBOL_GPL(nf_ftp_sym_keepalive_track);
@@ -274,7 +277,7 @@ void nf_ftp_sym_ka_rescan(struct ftp_sym_net *fsn)
 {
 	struct ftp_sym_ka_net *ka = &fsn->ka;
 
-	if (!READ_ONCE(nf_ftp_sym_keepalive_interval))
+	if (!ftp_sym_ka_interval(fsn))
 		return;
 	spin_lock_bh(&ka->lock);
 	if (!ka->dead) {

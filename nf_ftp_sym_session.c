@@ -10,6 +10,8 @@
 
 #include <linux/in.h>
 #include <linux/net.h>
+#include <linux/ratelimit.h>
+#include <net/netfilter/nf_log.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_expect.h>
 #include <net/netfilter/nf_conntrack_helper.h>
@@ -95,19 +97,19 @@ static unsigned int ftp_sym_req_of(unsigned int kind)
 	}
 }
 
+/* A refusal goes through nf_log, as the in-tree helpers' messages do, so
+ * that it reaches the namespace's own logger (nfnetlink_log, ulogd, "log
+ * group" setups), rate-limited per namespace: a peer triggers it.
+ */
 static void ftp_sym_log_reject(struct ftp_sym_ctx *c, const char *what,
 			       const struct ftp_sym_line *line)
 {
-	const struct nf_conntrack_tuple *t = &c->ct->tuplehash[c->dir].tuple;
-
-	if (nf_ct_l3num(c->ct) == NFPROTO_IPV4)
-		net_info_ratelimited("%s: %s from %pI4: no expectation for port %u\n",
-				     ftp_sym_kind_name(line->kind), what,
-				     &t->src.u3.ip, line->ep.port);
-	else
-		net_info_ratelimited("%s: %s from %pI6c: no expectation for port %u\n",
-				     ftp_sym_kind_name(line->kind), what,
-				     &t->src.u3.ip6, line->ep.port);
+	if (!__ratelimit(&c->fsn->log_rs))
+		return;
+	nf_log_packet(nf_ct_net(c->ct), nf_ct_l3num(c->ct), 0, c->skb, NULL,
+		      NULL, NULL, "nf_ct_%s: refused %s: %s, port %u ",
+		      NF_FTP_SYM_NAME, ftp_sym_kind_name(line->kind), what,
+		      line->ep.port);
 }
 
 /* The data connection is up: keep its master alive while it lives. */
@@ -149,7 +151,7 @@ static void ftp_sym_expect(struct ftp_sym_ctx *c,
 		 */
 		if (memcmp(own, line->ep.addr, alen) &&
 		    memcmp(seen, line->ep.addr, alen)) {
-			if (!READ_ONCE(nf_ftp_sym_loose)) {
+			if (!nf_ftp_sym_knob(c->fsn, FTP_SYM_KNOB_LOOSE)) {
 				ftp_sym_stat(c->fsn,
 					     FTP_SYM_STAT_REJECT_BOUNCE);
 				ftp_sym_log_reject(c, "third-party address",
@@ -162,7 +164,8 @@ static void ftp_sym_expect(struct ftp_sym_ctx *c,
 		}
 	}
 
-	if (line->ep.port < 1024 && !READ_ONCE(nf_ftp_sym_allow_low_ports)) {
+	if (line->ep.port < 1024 &&
+	    !nf_ftp_sym_knob(c->fsn, FTP_SYM_KNOB_ALLOW_LOW_PORTS)) {
 		ftp_sym_stat(c->fsn, FTP_SYM_STAT_REJECT_LOW_PORT);
 		ftp_sym_log_reject(c, "privileged port", line);
 		return;
@@ -204,8 +207,10 @@ static void ftp_sym_expect(struct ftp_sym_ctx *c,
 			v->expect = true;
 		}
 	}
-	if (v->expect)
+	if (v->expect) {
 		ftp_sym_stat(c->fsn, FTP_SYM_STAT_EXPECT_CREATED);
+		nf_ftp_sym_expect_limits(c->fsn, ct, exp);
+	}
 	nf_ct_expect_put(exp);
 }
 

@@ -17,6 +17,10 @@
 #endif
 
 #include <linux/netfilter.h>
+#include <linux/sysctl.h>
+#include <linux/timer.h>
+#include <net/net_namespace.h>
+#include <net/netfilter/nf_conntrack_core.h>
 #include <net/netfilter/nf_conntrack_expect.h>
 #include <net/netfilter/nf_conntrack_helper.h>
 
@@ -36,5 +40,47 @@ nf_ct_helper_expectfn_destroy(const struct nf_ct_helper_expectfn *n)
 	nf_ct_expect_iterate_destroy(nf_ftp_sym_expectfn_matches, (void *)n);
 }
 #endif /* NF_FTP_SYM_HAVE_EXPECTFN_DESTROY */
+
+/* Give an inserted expectation @secs to live from now.  Caller holds
+ * nf_conntrack_expect_lock; an expectation already unlinked is left alone.
+ */
+#ifdef NF_FTP_SYM_HAVE_EXP_TIMEOUT_STAMP
+static inline void
+nf_ftp_sym_exp_set_timeout(struct nf_conntrack_expect *exp, unsigned int secs)
+{
+	if (!hlist_unhashed(&exp->hnode))
+		WRITE_ONCE(exp->timeout, nfct_time_stamp + secs * HZ);
+}
+#else
+static inline void
+nf_ftp_sym_exp_set_timeout(struct nf_conntrack_expect *exp, unsigned int secs)
+{
+	if (timer_pending(&exp->timeout))
+		mod_timer(&exp->timeout, jiffies + secs * HZ);
+}
+#endif /* NF_FTP_SYM_HAVE_EXP_TIMEOUT_STAMP */
+
+#ifdef NF_FTP_SYM_HAVE_CONST_CTL_TABLE
+#define nf_ftp_sym_ctl_table	const struct ctl_table
+#else
+#define nf_ftp_sym_ctl_table	struct ctl_table
+#endif
+
+/* @table has @n entries and an empty one after them. */
+#ifdef NF_FTP_SYM_HAVE_NET_SYSCTL_SZ
+static inline struct ctl_table_header *
+nf_ftp_sym_register_net_sysctl(struct net *net, const char *path,
+			       struct ctl_table *table, size_t n)
+{
+	return register_net_sysctl_sz(net, path, table, n);
+}
+#else
+static inline struct ctl_table_header *
+nf_ftp_sym_register_net_sysctl(struct net *net, const char *path,
+			       struct ctl_table *table, size_t n)
+{
+	return register_net_sysctl(net, path, table);
+}
+#endif /* NF_FTP_SYM_HAVE_NET_SYSCTL_SZ */
 
 #endif /* _NF_FTP_SYM_COMPAT_H */

@@ -8,6 +8,7 @@
  *   nf_ftp_sym_rewrite.c     NAT: edits, records, retransmissions, seqadj
  *   nf_ftp_sym_keepalive.c   keeping masters alive while data connections live
  *   nf_ftp_sym_stats.c       per-CPU counters and /proc/net/nf_ftp_sym
+ *   nf_ftp_sym_policy.c      policy per network namespace (sysctl)
  *   nf_ftp_sym_parse.c       the pure line parser (also built in userspace)
  */
 #ifndef _NF_FTP_SYM_PRIV_H
@@ -17,6 +18,7 @@
 #include <linux/hashtable.h>
 #include <linux/list.h>
 #include <linux/percpu.h>
+#include <linux/ratelimit.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <net/netfilter/nf_conntrack.h>
@@ -28,11 +30,16 @@
 /* Parameters (nf_conntrack_ftp_sym.c)                                 */
 /* ------------------------------------------------------------------ */
 
+/* Defaults of the per-namespace policy (below), and limits. */
 extern bool nf_ftp_sym_loose;
 extern bool nf_ftp_sym_allow_low_ports;
+extern int nf_ftp_sym_max_expected;
+extern int nf_ftp_sym_expect_timeout;
 extern unsigned int nf_ftp_sym_keepalive_interval;
 extern unsigned int nf_ftp_sym_max_streams;
 extern unsigned int nf_ftp_sym_max_keepalive;
+
+#define FTP_SYM_KEEPALIVE_MAX	3600
 
 /* Is @ct's helper ours (and not cleared by ctnetlink or an unload)? */
 bool nf_ftp_sym_helper_is_ours(const struct nf_conn *ct);
@@ -113,12 +120,43 @@ struct ftp_sym_ka_net {
 	struct delayed_work work;
 };
 
+/* Policy per namespace (nf_ftp_sym_policy.c). */
+enum ftp_sym_knob {
+	FTP_SYM_KNOB_LOOSE,
+	FTP_SYM_KNOB_ALLOW_LOW_PORTS,
+	FTP_SYM_KNOB_MAX_EXPECTED,
+	FTP_SYM_KNOB_EXPECT_TIMEOUT,
+	FTP_SYM_KNOB_KEEPALIVE_INTERVAL,
+	FTP_SYM_KNOB_MAX
+};
+
+struct ftp_sym_knob_state {
+	int val;		/* the namespace's own value, if own */
+	bool own;		/* written here: no longer the module's */
+	u8 id;			/* enum ftp_sym_knob */
+};
+
+struct ftp_sym_policy {
+	struct ftp_sym_knob_state knob[FTP_SYM_KNOB_MAX];
+	struct ctl_table_header *header;
+	struct ctl_table *table;
+};
+
 struct ftp_sym_net {
 	struct net *net;
 	struct ftp_sym_stats __percpu *stats;
+	struct ftp_sym_policy pol;
+	struct ratelimit_state log_rs;	/* peer-triggered nf_log messages */
 	struct ftp_sym_stream_net sn;
 	struct ftp_sym_ka_net ka;
 };
+
+unsigned int nf_ftp_sym_knob(const struct ftp_sym_net *fsn,
+			     enum ftp_sym_knob k);
+int nf_ftp_sym_policy_net_init(struct ftp_sym_net *fsn);
+void nf_ftp_sym_policy_net_exit(struct ftp_sym_net *fsn);
+void nf_ftp_sym_expect_limits(struct ftp_sym_net *fsn, struct nf_conn *ct,
+			      struct nf_conntrack_expect *exp);
 
 struct ftp_sym_net *nf_ftp_sym_pernet(const struct net *net);
 
