@@ -13,7 +13,7 @@ packages=(
 	gcc make kmod linux-headers-amd64 linux-source-6.1 pkg-config
 	libnetfilter-conntrack-dev libmnl-dev
 	# lint, unit tests, fuzzing
-	shellcheck clang libclang-rt-14-dev
+	shellcheck shfmt clang libclang-rt-14-dev
 	# VM runner
 	linux-image-amd64 qemu-system-x86 busybox-static cpio xz-utils zstd
 	# the guest's userland, shared from this machine's root
