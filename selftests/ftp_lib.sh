@@ -218,24 +218,31 @@ lftp_ftp() {
 	sha_is "$out" "$FTP_FILE_SHA"
 }
 
-# router_filter NS [HELPER-TYPE] [PORTS]: a strict firewall on the router:
-# forward policy drop, established/related accepted, new connections only
-# to the control port(s).  With HELPER-TYPE ("ftp-sym" or "ftp"), a ct
-# helper object of that type is attached to control connections in
-# prerouting (before any DNAT).  Without it, no helper: the negative
-# control.  It replaces an earlier one in one transaction.
+# router_filter NS [HELPER-TYPE] [PORTS] [drop|reject]: a strict firewall
+# on the router: forward policy drop, established/related accepted, new
+# connections only to the control port(s).  With HELPER-TYPE ("ftp-sym" or
+# "ftp"), a ct helper object of that type is attached to control
+# connections in prerouting (before any DNAT).  Without it, no helper: the
+# negative control.  With "reject", other new TCP connections are refused
+# with a reset and counted (refused_count), so that a negative control
+# fails fast and for a reason it can name, not by a timeout.  It replaces
+# an earlier one in one transaction.
 router_filter() {
-	local ns=$1 type=${2:-} ports=${3:-21} attach= set=
+	local ns=$1 type=${2:-} ports=${3:-21} attach='' set='' refuse=''
 
 	if [[ -n $type ]]; then
 		attach="ct helper ftp { type \"$type\" protocol tcp; l3proto inet; }"
 		set="tcp dport { $ports } ct helper set \"ftp\""
+	fi
+	if [[ ${4:-drop} == reject ]]; then
+		refuse='meta l4proto tcp ct state new counter name "refused" reject with tcp reset'
 	fi
 	ip netns exec "$ns" nft -f - <<EOF || { fail "router ruleset rejected"; return 1; }
 table inet ftpsym_filter
 delete table inet ftpsym_filter
 table inet ftpsym_filter {
 	$attach
+	counter refused { }
 	chain pre {
 		type filter hook prerouting priority -150; policy accept;
 		$set
@@ -244,9 +251,55 @@ table inet ftpsym_filter {
 		type filter hook forward priority 0; policy drop;
 		ct state established,related accept
 		tcp dport { $ports } ct state new accept
+		$refuse
 	}
 }
 EOF
+}
+
+# refused_count NS: new connections the router_filter of NS refused.
+refused_count() {
+	local l
+
+	l=$(ip netns exec "$1" nft list counter inet ftpsym_filter refused 2>/dev/null)
+	[[ $l == *packets* ]] || return 1
+	l=${l#*packets }
+	echo "${l%% *}"
+}
+
+# curl_refused NS ROUTER-NS MODE FAMILY HOST [EXTRA-CURL-ARGS...]: a
+# negative control through a router_filter ... reject: the download must
+# fail for a reason that names the missing helper, not by a timeout:
+# the router refused the data connection (its counter grew), or the
+# server refused an address it was not meant to see (curl 30, a PORT or
+# EPRT with a private address), or nothing listens on the data port the
+# unrewritten text points to (curl 7 naming a port above the control
+# ports).  NEG_WHY says what happened.  Returns 0 for such a failure, 1
+# otherwise (a transfer that worked, a timeout, no control connection).
+NEG_WHY=
+curl_refused() {
+	local ns=$1 rns=$2 mode=$3 fam=$4 host=$5 before after rc=0 err msg
+
+	shift 5
+	err=$FTP_DIR/curl-refused.$RANDOM.err
+	before=$(refused_count "$rns") || before=
+	curl_ftp "$ns" "$mode" "$fam" "$host" get 10 "$@" 2>"$err" || rc=$?
+	after=$(refused_count "$rns") || after=
+	NEG_WHY="curl exit $rc: $(tr -d '\n' <"$err")"
+	if [[ $rc -eq 0 ]]; then
+		NEG_WHY="the transfer worked"
+		return 1
+	fi
+	if [[ -n $before && -n $after && $after -gt $before ]]; then
+		NEG_WHY="the router refused $((after - before)) data connection(s); $NEG_WHY"
+		return 0
+	fi
+	msg=$(<"$err")
+	case $rc in
+	30) return 0 ;;
+	7) [[ $msg =~ port\ ([0-9]+) && ${BASH_REMATCH[1]} -gt 2121 ]] && return 0 ;;
+	esac
+	return 1
 }
 
 # router_masquerade NS: connections leaving towards the server get the

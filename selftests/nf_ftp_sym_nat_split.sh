@@ -102,7 +102,7 @@ if grep -qE "PORT ${CLIENT_IP4//./,},|EPRT \|1\|$CLIENT_IP4\|" "$FTP_DIR/vsftpd.
 else
 	pass "A: the server only saw the router's address"
 fi
-if [[ ${STATSD[nat_held_lines]:-0} -ge 40 && ${STATSD[dropped]:-0} -eq 0 ]]; then
+if [[ ${STATSD[nat_held_lines]:-0} -ge 40 && ${STATSD[dropped]-} == 0 ]]; then
 	pass "A: ${STATSD[nat_held_lines]} lines held back and rewritten, none dropped"
 else
 	fail "A: held ${STATSD[nat_held_lines]:-0} lines, dropped ${STATSD[dropped]:-0}"
@@ -184,7 +184,7 @@ else
 	fail "B: cannot log in through the port forward: $PEER_LINE"
 fi
 stats_diff "$ns_router"
-if [[ ${STATSD[nat_held_lines]:-0} -ge 40 && ${STATSD[dropped]:-0} -eq 0 &&
+if [[ ${STATSD[nat_held_lines]:-0} -ge 40 && ${STATSD[dropped]-} == 0 &&
 	${STATSD[nat_rewrites]:-0} -ge 48 ]]; then
 	pass "B: ${STATSD[nat_rewrites]} replies rewritten, ${STATSD[nat_held_lines]} held, none dropped"
 else
