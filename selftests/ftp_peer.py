@@ -97,6 +97,20 @@ import time
 
 TIMEOUT = 20.0
 
+
+def time_scale():
+    """NF_FTP_SYM_TIME_SCALE (lib.sh): how much slower this machine is."""
+    try:
+        return max(1, int(os.environ.get("NF_FTP_SYM_TIME_SCALE", "1")))
+    except ValueError:
+        return 1
+
+
+# The pause between the pieces of a split line is scaled like every other
+# wait: on a slow guest the first piece must still have left before the
+# second is written, or they would share a segment.
+GAP_SCALE = time_scale()
+
 EXIT_FAIL = 1
 EXIT_STALLED = 2
 EXIT_DATA = 3
@@ -153,7 +167,7 @@ def send_split(sock, data, offsets, gap):
         sock.sendall(data[start:cut])
         start = cut
         if cut != len(data):
-            time.sleep(gap)
+            time.sleep(gap * GAP_SCALE)
 
 
 def nodelay(sock):
