@@ -19,8 +19,8 @@ packages=(
 	# the guest's userland, shared from this machine's root
 	iproute2 nftables iptables conntrack vsftpd lftp curl socat
 	python3 python3-pyftpdlib tshark ethtool
-	# packaging
-	dkms
+	# packaging (pahole: BTF for the 6.12 DKMS build)
+	dkms dwarves
 	# the debug kernel (make debug-kernel)
 	flex bison bc libelf-dev libssl-dev
 )
