@@ -37,7 +37,7 @@ EX=$NF_FTP_SYM_REPO/examples
 # curl's time limit: generous with the helper; short for the negative
 # controls, where a data connection may hang on a dropped SYN.
 LIMIT_WITH=20
-LIMIT_WITHOUT=4
+LIMIT_WITHOUT=2
 LIMIT=$LIMIT_WITH
 
 load_modules
