@@ -275,6 +275,10 @@ if [[ ${STATSD[keepalive_tracked]-} == 1 && ${STATSD[keepalive_untracked]-} == 1
 else
 	fail "max_keepalive=1: keepalive_active $active ($(stats_show))"
 fi
+# The gauge must be back at 0 (the worker forgets closed connections).
+# shellcheck disable=SC2317 # called by busywait
+ka_none() { stats_diff "$ns_router"; [[ ${STATS1[keepalive_active]-} == 0 ]]; }
+busywait 20000 ka_none || fail "max_keepalive: keepalive_active ${STATS1[keepalive_active]-} after the downloads, not 0"
 set_param max_keepalive 65536
 stats_snap "$ns_router"
 slow_pair mk2
@@ -302,9 +306,24 @@ master_timeout() {
 	echo "$l"
 }
 
+# master_set CONNTRACK-ARGS...: update the master; prints conntrack's
+# messages (stderr), for a failure report.
 master_set() {
+	# shellcheck disable=SC2069 # stderr is what is wanted, stdout not
 	ip netns exec "$ns_router" conntrack -U -p tcp --orig-src "$CLIENT_IP4" \
-		--orig-port-dst 21 "$@" >/dev/null 2>&1
+		--orig-port-dst 21 "$@" 2>&1 >/dev/null
+}
+
+# master_fixed: the ftp-sym tool lists the master with IPS_FIXED_TIMEOUT
+# (conntrack -L does not print that flag).
+master_fixed() {
+	ip netns exec "$ns_router" "$NF_FTP_SYM_REPO/tools/ftp-sym" -4 --json |
+		CADDR=$CLIENT_IP4 /usr/bin/python3 -c '
+import json, os, sys
+d = json.load(sys.stdin)
+sys.exit(0 if any("FIXED_TIMEOUT" in s["status"] for s in d["sessions"]
+                  if s["original"]["src"] == os.environ["CADDR"]
+                  and s["original"]["dport"] == 21) else 1)'
 }
 
 # shellcheck disable=SC2317 # called by busywait
@@ -321,14 +340,14 @@ pid=$!
 cleanup_pid "$pid"
 busywait 10000 size_over "$FTP_DIR/client/ns.0" 65536
 # Control: a timeout below the grace is raised.
-master_set --timeout 3
+master_set --timeout 3 >/dev/null
 stats_snap "$ns_router"
 if busywait 8000 refreshed && t=$(master_timeout) && [[ $t -ge 4 ]]; then
 	pass "keep-alive control: a master timeout set to 3 s is raised ($t s)"
 else
 	fail "keep-alive control: timeout 3 s not raised (${t:-no master}, $(stats_show))"
 fi
-master_set --timeout 600
+master_set --timeout 600 >/dev/null
 # Three rounds of the worker.
 sleep 6
 t=$(master_timeout)
@@ -337,10 +356,10 @@ if [[ -n $t && $t -ge 590 ]]; then
 else
 	fail "keep-alive shortened a 600 s master timeout to ${t:-nothing}"
 fi
-# IPS_FIXED_TIMEOUT: the worker must leave it alone.
-if master_set --status ASSURED,SEEN_REPLY,FIXED_TIMEOUT --timeout 3 &&
-	ip netns exec "$ns_router" conntrack -L -p tcp --orig-src "$CLIENT_IP4" \
-		--orig-port-dst 21 2>/dev/null | grep -q FIXED_TIMEOUT; then
+# IPS_FIXED_TIMEOUT: the worker must leave it alone.  conntrack -U adds
+# the status bits given to the entry's own.
+err=$(master_set --status FIXED_TIMEOUT --timeout 3)
+if master_fixed; then
 	stats_snap "$ns_router"
 	sleep 6
 	stats_diff "$ns_router"
@@ -351,7 +370,7 @@ if master_set --status ASSURED,SEEN_REPLY,FIXED_TIMEOUT --timeout 3 &&
 		fail "keep-alive touched a FIXED_TIMEOUT master: timeout ${t:-gone}, $(stats_show)"
 	fi
 else
-	fail "cannot set IPS_FIXED_TIMEOUT on the master with conntrack -U"
+	fail "cannot set IPS_FIXED_TIMEOUT on the master with conntrack -U: $err"
 fi
 # Its 226 may be lost with the master: not waited for.
 _kill_pids "$pid"
