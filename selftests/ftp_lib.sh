@@ -269,37 +269,33 @@ refused_count() {
 
 # curl_refused NS ROUTER-NS MODE FAMILY HOST [EXTRA-CURL-ARGS...]: a
 # negative control through a router_filter ... reject: the download must
-# fail for a reason that names the missing helper, not by a timeout:
-# the router refused the data connection (its counter grew), or the
-# server refused an address it was not meant to see (curl 30, a PORT or
-# EPRT with a private address), or nothing listens on the data port the
-# unrewritten text points to (curl 7 naming a port above the control
-# ports).  NEG_WHY says what happened.  Returns 0 for such a failure, 1
-# otherwise (a transfer that worked, a timeout, no control connection).
+# fail for a reason that names the missing helper, not by a timeout: the
+# router refused the data connection (its counter grew), or the server
+# refused the address it was sent (curl 30: a PORT or EPRT naming the
+# client's private address).  NEG_WHY says what happened.  Returns 0 for
+# such a failure, 1 otherwise (a transfer that worked, a timeout, ...).
 NEG_WHY=
 curl_refused() {
-	local ns=$1 rns=$2 mode=$3 fam=$4 host=$5 before after rc=0 err msg
+	local ns=$1 rns=$2 mode=$3 fam=$4 host=$5 before after rc=0 err out
 
 	shift 5
 	err=$FTP_DIR/curl-refused.$RANDOM.err
+	out=$FTP_DIR/client/refused.$RANDOM
 	before=$(refused_count "$rns") || before=
-	curl_ftp "$ns" "$mode" "$fam" "$host" get 10 "$@" 2>"$err" || rc=$?
+	curl_ftp_args "$mode" "$fam" 10
+	ip netns exec "$ns" curl "${CURL_ARGS[@]}" "$@" -o "$out" \
+		"$(ftp_url "$fam" "$host" file.bin)" 2>"$err" || rc=$?
 	after=$(refused_count "$rns") || after=
 	NEG_WHY="curl exit $rc: $(tr -d '\n' <"$err")"
 	if [[ $rc -eq 0 ]]; then
 		NEG_WHY="the transfer worked"
 		return 1
 	fi
-	if [[ -n $before && -n $after && $after -gt $before ]]; then
+	if [[ $rc -ne 28 && -n $before && -n $after && $after -gt $before ]]; then
 		NEG_WHY="the router refused $((after - before)) data connection(s); $NEG_WHY"
 		return 0
 	fi
-	msg=$(<"$err")
-	case $rc in
-	30) return 0 ;;
-	7) [[ $msg =~ port\ ([0-9]+) && ${BASH_REMATCH[1]} -gt 2121 ]] && return 0 ;;
-	esac
-	return 1
+	[[ $rc -eq 30 ]]
 }
 
 # router_masquerade NS: connections leaving towards the server get the
