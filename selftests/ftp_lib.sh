@@ -224,18 +224,23 @@ lftp_ftp() {
 # "ftp"), a ct helper object of that type is attached to control
 # connections in prerouting (before any DNAT).  Without it, no helper: the
 # negative control.  With "reject", other new TCP connections are refused
-# with a reset and counted (refused_count), so that a negative control
-# fails fast and for a reason it can name, not by a timeout.  It replaces
-# an earlier one in one transaction.
+# with a reset, so that a negative control fails fast and for a reason it
+# can name, not by a timeout; refused_count counts the resets the router
+# sent (the filter's, and its own stack's for a port nobody listens on).
+# It replaces an earlier one in one transaction.
 router_filter() {
-	local ns=$1 type=${2:-} ports=${3:-21} attach='' set='' refuse=''
+	local ns=$1 type=${2:-} ports=${3:-21} attach='' set='' refuse='' out=''
 
 	if [[ -n $type ]]; then
 		attach="ct helper ftp { type \"$type\" protocol tcp; l3proto inet; }"
 		set="tcp dport { $ports } ct helper set \"ftp\""
 	fi
 	if [[ ${4:-drop} == reject ]]; then
-		refuse='meta l4proto tcp ct state new counter name "refused" reject with tcp reset'
+		refuse='meta l4proto tcp ct state new reject with tcp reset'
+		out='chain out {
+		type filter hook output priority 0; policy accept;
+		tcp flags & rst == rst counter name "refused"
+	}'
 	fi
 	ip netns exec "$ns" nft -f - <<EOF || { fail "router ruleset rejected"; return 1; }
 table inet ftpsym_filter
@@ -253,11 +258,13 @@ table inet ftpsym_filter {
 		tcp dport { $ports } ct state new accept
 		$refuse
 	}
+	$out
 }
 EOF
 }
 
-# refused_count NS: new connections the router_filter of NS refused.
+# refused_count NS: TCP resets the router NS sent since its router_filter
+# ... reject was loaded.
 refused_count() {
 	local l
 
@@ -270,9 +277,10 @@ refused_count() {
 # curl_refused NS ROUTER-NS MODE FAMILY HOST [EXTRA-CURL-ARGS...]: a
 # negative control through a router_filter ... reject: the download must
 # fail for a reason that names the missing helper, not by a timeout: the
-# router refused the data connection (its counter grew), or the server
-# refused the address it was sent (curl 30: a PORT or EPRT naming the
-# client's private address).  NEG_WHY says what happened.  Returns 0 for
+# router refused the data connection (it sent a reset: its filter's, or
+# its own stack's where an unrewritten address points at the router), or
+# the server refused the address it was sent (curl 30: a PORT or EPRT
+# naming the client's private address).  NEG_WHY says what happened.  Returns 0 for
 # such a failure, 1 otherwise (a transfer that worked, a timeout, ...).
 NEG_WHY=
 curl_refused() {
@@ -292,7 +300,7 @@ curl_refused() {
 		return 1
 	fi
 	if [[ $rc -ne 28 && -n $before && -n $after && $after -gt $before ]]; then
-		NEG_WHY="the router refused $((after - before)) data connection(s); $NEG_WHY"
+		NEG_WHY="refused: the router sent $((after - before)) reset(s); $NEG_WHY"
 		return 0
 	fi
 	[[ $rc -eq 30 ]]
