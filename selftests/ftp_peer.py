@@ -107,9 +107,17 @@ def time_scale():
 
 
 # The pause between the pieces of a split line is scaled like every other
-# wait: on a slow guest the first piece must still have left before the
-# second is written, or they would share a segment.
+# wait (on a slow guest the first piece must still have left before the
+# second is written), but not beyond GAP_CAP: a pause longer than TCP's
+# minimum retransmission timeout (200 ms) turns the split into a
+# retransmission of the first piece, another case.  A pause asked for
+# above the cap is kept as it is.
 GAP_SCALE = time_scale()
+GAP_CAP = 0.12
+
+
+def scaled_gap(gap):
+    return min(gap * GAP_SCALE, max(gap, GAP_CAP))
 
 EXIT_FAIL = 1
 EXIT_STALLED = 2
@@ -167,7 +175,7 @@ def send_split(sock, data, offsets, gap):
         sock.sendall(data[start:cut])
         start = cut
         if cut != len(data):
-            time.sleep(gap * GAP_SCALE)
+            time.sleep(scaled_gap(gap))
 
 
 def nodelay(sock):
