@@ -147,7 +147,7 @@ check: deps
 	$(MAKE) fuzz FUZZ_TIME=$(FUZZ_SMOKE_TIME)
 	$(MAKE) tools tools-check
 	$(MAKE) dkms-check
-	$(MAKE) modules
+	$(MAKE) modules selftest-bin
 	scripts/check-kernels.sh
 
 .PHONY: all modules modules-strict modules_install install-modules clean \

@@ -29,10 +29,11 @@
 #     and leaves its text alone; the client's own address is rewritten.
 #  8. Under NAT: 65 PORT lines in one segment (more than the 64 edits of
 #     one pass, and longer than the MTU once rewritten) all reach the
-#     server rewritten, in order, and the router fragments nothing.  A
-#     retransmission of an older rewritten line (a captured segment sent
-#     again) is dropped and logged; one of the newest is sent again
-#     rewritten (the control).  A PORT split after its first byte with a
+#     server rewritten, in order, and the router fragments nothing.  With
+#     the server's acknowledgments lost, the client's retransmission of
+#     the oldest of six rewritten lines (four are kept) is dropped and
+#     logged; of the oldest of four it is sent again rewritten (the
+#     control).  A PORT split after its first byte with a
 #     pause longer than the retransmission timeout (the sender
 #     retransmits the held first piece alone) still goes through, SACK on
 #     and off (docs/design.md 5.3).
@@ -500,93 +501,58 @@ else
 	fail "65 lines: cannot log in: $PEER_LINE"
 fi
 
-# A retransmission of an older rewritten line: the client sends six PORT
-# lines, one segment each, all answered; then the segment of the first one
-# (captured as it left the client) is sent again.  The helper keeps the
-# last four rewritten lines per direction, and seqadj has one correction
-# point: the copy must be dropped and logged, not sent with a wrong
-# sequence number or untranslated.  The control: the copy of the sixth
-# (newest) line is sent again rewritten (nat_reemitted).
-RAW=$FTP_DIR/raw.py
-cat >"$RAW" <<'EOF'
-import socket, sys, time
-mode, dev, path = sys.argv[1:4]
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-s.bind((dev, 0))
-if mode == "replay":
-    with open(path, "rb") as f:
-        s.send(f.read())
-    sys.exit(0)
-want = [w.encode() for w in sys.argv[4:]]
-got = {}
-open(path + ".ready", "w").close()
-s.settimeout(1.0)
-end = time.time() + float(120)
-while len(got) < len(want) and time.time() < end:
-    try:
-        frame, addr = s.recvfrom(65535)
-    except socket.timeout:
-        continue
-    if addr[2] != socket.PACKET_OUTGOING or frame[12:14] != b"\x08\x00":
-        continue
-    ihl = (frame[14] & 15) * 4
-    tcp = 14 + ihl
-    if frame[23] != 6:
-        continue
-    payload = frame[tcp + (frame[tcp + 12] >> 4) * 4:]
-    for i, w in enumerate(want):
-        if i not in got and payload.startswith(w):
-            got[i] = frame
-            with open("%s.%d" % (path, i), "wb") as f:
-                f.write(frame)
-sys.exit(0 if len(got) == len(want) else 1)
-EOF
-# shellcheck disable=SC2317 # called by busywait
-raw_ready() { [[ -e $FTP_DIR/seg.ready ]]; }
-# The copies must carry a valid checksum, not the partial one of an
-# offloaded transmit.
-ip netns exec "$ns_client" ethtool -K eth0 tx off >/dev/null 2>&1
-ip netns exec "$ns_client" /usr/bin/python3 "$RAW" capture eth0 "$FTP_DIR/seg" \
-	"PORT $C4,195,100" "PORT $C4,195,105" &
-cap=$!
-cleanup_pid "$cap"
-busywait 5000 raw_ready
-# The helper's log goes to the kernel log from this namespace too.
+# A retransmission of an older unacknowledged rewritten line: the server's
+# packets (its acknowledgments) are lost on its link, and the client sends
+# N PORT lines, one segment each; the router rewrites them and keeps the
+# last four awaiting acknowledgment.  The client's own retransmission
+# starts with the first line: with six lines it is no longer recorded and
+# must be dropped and logged (not sent with a wrong sequence number or
+# untranslated); with four (the control) it is sent again rewritten.
+# The helper's log goes to the kernel log from the router's namespace too.
 modprobe -q nf_log_syslog
 cleanup_register sysctl -qw \
 	"net.netfilter.nf_log_all_netns=$(sysctl -n net.netfilter.nf_log_all_netns)"
 sysctl -qw net.netfilter.nf_log_all_netns=1
 ip netns exec "$ns_router" sysctl -qw net.netfilter.nf_log.2=nf_log_ipv4
-if peer_start r "$ns_client" "$SERVER_IP4" --port 2121; then
-	for i in 0 1 2 3 4 5; do
-		peer_do r cmd "PORT $C4,195,$((100 + i))" || break
+# shellcheck disable=SC2317 # called by busywait
+retrans_seen() {
+	stats_diff "$ns_router"
+	[[ ${STATSD[dropped]:-0} -ge 1 || ${STATSD[nat_reemitted]:-0} -ge 1 ]]
+}
+# unacked_lines N: N lines with the server's side cut off; STATSD after the
+# client's first retransmission reached the router; LOGGED the helper's
+# new log lines.
+unacked_lines() {
+	local n=$1 i d0
+
+	peer_start "u$n" "$ns_client" "$SERVER_IP4" --port 2121 || return 1
+	ip netns exec "$ns_server" tc qdisc add dev eth0 root netem loss 100%
+	d0=$(dmesg | wc -l)
+	stats_snap "$ns_router"
+	for ((i = 0; i < n; i++)); do
+		peer_do "u$n" send "PORT $C4,195,$((110 + i))"
 	done
-	if wait "$cap"; then
-		dmesg0=$(dmesg | wc -l)
-		stats_snap "$ns_router"
-		ip netns exec "$ns_client" /usr/bin/python3 "$RAW" replay eth0 "$FTP_DIR/seg.0"
-		# shellcheck disable=SC2317 # called by busywait
-		dropped_more() { stats_diff "$ns_router"; [[ ${STATSD[dropped]:-0} -ge 1 ]]; }
-		if busywait 5000 dropped_more &&
-			dmesg | tail -n "+$((dmesg0 + 1))" | grep -q 'nf_ct_ftp-sym.*retransmission not representable'; then
-			pass "an older rewritten line retransmitted: dropped and logged ($(stats_show))"
-		else
-			fail "an older rewritten line retransmitted: not dropped, or not logged ($(stats_show)); log: $(dmesg | tail -n "+$((dmesg0 + 1))" | grep nf_ct_ | tail -n 1)"
-		fi
-		stats_snap "$ns_router"
-		ip netns exec "$ns_client" /usr/bin/python3 "$RAW" replay eth0 "$FTP_DIR/seg.1"
-		# shellcheck disable=SC2317 # called by busywait
-		reemitted() { stats_diff "$ns_router"; [[ ${STATSD[nat_reemitted]:-0} -ge 1 ]]; }
-		if busywait 5000 reemitted && [[ ${STATSD[dropped]-} == 0 ]] &&
-			peer_do r cmd NOOP; then
-			pass "retransmission control: the newest rewritten line is sent again rewritten ($(stats_show))"
-		else
-			fail "retransmission control: the newest line's copy: $(stats_show), $PEER_LINE"
-		fi
+	busywait 10000 retrans_seen
+	stats_diff "$ns_router"
+	LOGGED=$(dmesg | tail -n "+$((d0 + 1))" | grep 'nf_ct_ftp-sym')
+	ip netns exec "$ns_server" tc qdisc del dev eth0 root
+	peer_stop "u$n" close
+}
+if unacked_lines 4; then
+	if [[ ${STATSD[nat_reemitted]:-0} -ge 1 && ${STATSD[dropped]-} == 0 ]]; then
+		pass "retransmission control: four unacknowledged rewritten lines are sent again rewritten ($(stats_show))"
 	else
-		fail "retransmission: the client's PORT segments were not captured"
+		fail "retransmission control: four unacknowledged lines: $(stats_show)"
 	fi
-	peer_stop r close
+else
+	fail "retransmission control: cannot log in: $PEER_LINE"
+fi
+if unacked_lines 6; then
+	if [[ ${STATSD[dropped]:-0} -ge 1 && $LOGGED == *"no longer recorded"* ]]; then
+		pass "a retransmission of an older unacknowledged rewritten line is dropped and logged ($(stats_show))"
+	else
+		fail "a retransmission of an older unacknowledged rewritten line: $(stats_show); log: ${LOGGED:-nothing}"
+	fi
 else
 	fail "retransmission: cannot log in: $PEER_LINE"
 fi
