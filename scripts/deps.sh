@@ -13,14 +13,14 @@ packages=(
 	gcc make kmod linux-headers-amd64 linux-source-6.1 pkg-config
 	libnetfilter-conntrack-dev libmnl-dev
 	# lint, unit tests, fuzzing
-	shellcheck clang libclang-rt-14-dev
+	shellcheck shfmt clang libclang-rt-14-dev
 	# VM runner
 	linux-image-amd64 qemu-system-x86 busybox-static cpio xz-utils zstd
 	# the guest's userland, shared from this machine's root
 	iproute2 nftables iptables conntrack vsftpd lftp curl socat
 	python3 python3-pyftpdlib tshark ethtool
-	# packaging
-	dkms
+	# packaging (pahole: BTF for the 6.12 DKMS build)
+	dkms dwarves
 	# the debug kernel (make debug-kernel)
 	flex bison bc libelf-dev libssl-dev
 )

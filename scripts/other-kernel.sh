@@ -5,7 +5,8 @@
 # fetch-kernel.sh, never installed) and optionally run selftests on it.
 #
 #   scripts/other-kernel.sh build
-#   scripts/other-kernel.sh selftest [TEST...]
+#   scripts/other-kernel.sh selftest [TEST...]   (DKMS check first)
+#   scripts/other-kernel.sh demo
 #
 # The build happens in a copy of the sources under .cache/build/<abi>, so
 # the default build in the tree is left alone.  Warnings fail the build, as
@@ -34,15 +35,26 @@ if [ "$rc" -ne 0 ] || grep -qE 'warning:|error:' "$build/build.log"; then
 	exit 1
 fi
 
+pkg=$(cat "$tree/.version" 2>/dev/null ||
+	strings "$tree/boot/vmlinuz-$abi" 2>/dev/null | grep -o -m 1 'Debian [^ ]*' |
+	sed 's/^Debian //' || true)
+echo "other-kernel: $abi, Debian package ${pkg:-unknown} (pinned in scripts/fetch-kernel.sh)"
+
 case $action in
 build)
 	;;
 selftest)
+	# nf_ftp_sym_dkms.sh loads what DKMS built for the running kernel.
+	"$top/scripts/dkms-check.sh" "$abi" "$tree/lib/modules/$abi"
 	NF_FTP_SYM_KO_DIR=$build exec "$top/selftests/vm/run" \
 		--kernel-dir "$tree" -- "$top/selftests/run" "$@"
 	;;
+demo)
+	NF_FTP_SYM_DEMO_COLOR=0 NF_FTP_SYM_KO_DIR=$build exec "$top/selftests/vm/run" \
+		--kernel-dir "$tree" --timeout 900 -- "$top/demo/run"
+	;;
 *)
-	echo "usage: $0 build|selftest [TEST...]" >&2
+	echo "usage: $0 build|selftest [TEST...]|demo" >&2
 	exit 2
 	;;
 esac

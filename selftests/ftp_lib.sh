@@ -218,24 +218,36 @@ lftp_ftp() {
 	sha_is "$out" "$FTP_FILE_SHA"
 }
 
-# router_filter NS [HELPER-TYPE] [PORTS]: a strict firewall on the router:
-# forward policy drop, established/related accepted, new connections only
-# to the control port(s).  With HELPER-TYPE ("ftp-sym" or "ftp"), a ct
-# helper object of that type is attached to control connections in
-# prerouting (before any DNAT).  Without it, no helper: the negative
-# control.  It replaces an earlier one in one transaction.
+# router_filter NS [HELPER-TYPE] [PORTS] [drop|reject]: a strict firewall
+# on the router: forward policy drop, established/related accepted, new
+# connections only to the control port(s).  With HELPER-TYPE ("ftp-sym" or
+# "ftp"), a ct helper object of that type is attached to control
+# connections in prerouting (before any DNAT).  Without it, no helper: the
+# negative control.  With "reject", other new TCP connections are refused
+# with a reset, so that a negative control fails fast and for a reason it
+# can name, not by a timeout; refused_count counts the resets the router
+# sent (the filter's, and its own stack's for a port nobody listens on).
+# It replaces an earlier one in one transaction.
 router_filter() {
-	local ns=$1 type=${2:-} ports=${3:-21} attach= set=
+	local ns=$1 type=${2:-} ports=${3:-21} attach='' set='' refuse='' out=''
 
 	if [[ -n $type ]]; then
 		attach="ct helper ftp { type \"$type\" protocol tcp; l3proto inet; }"
 		set="tcp dport { $ports } ct helper set \"ftp\""
+	fi
+	if [[ ${4:-drop} == reject ]]; then
+		refuse='meta l4proto tcp ct state new reject with tcp reset'
+		out='chain out {
+		type filter hook output priority 0; policy accept;
+		tcp flags & rst == rst counter name "refused"
+	}'
 	fi
 	ip netns exec "$ns" nft -f - <<EOF || { fail "router ruleset rejected"; return 1; }
 table inet ftpsym_filter
 delete table inet ftpsym_filter
 table inet ftpsym_filter {
 	$attach
+	counter refused { }
 	chain pre {
 		type filter hook prerouting priority -150; policy accept;
 		$set
@@ -244,9 +256,54 @@ table inet ftpsym_filter {
 		type filter hook forward priority 0; policy drop;
 		ct state established,related accept
 		tcp dport { $ports } ct state new accept
+		$refuse
 	}
+	$out
 }
 EOF
+}
+
+# refused_count NS: TCP resets the router NS sent since its router_filter
+# ... reject was loaded.
+refused_count() {
+	local l
+
+	l=$(ip netns exec "$1" nft list counter inet ftpsym_filter refused 2>/dev/null)
+	[[ $l == *packets* ]] || return 1
+	l=${l#*packets }
+	echo "${l%% *}"
+}
+
+# curl_refused NS ROUTER-NS MODE FAMILY HOST [EXTRA-CURL-ARGS...]: a
+# negative control through a router_filter ... reject: the download must
+# fail for a reason that names the missing helper, not by a timeout: the
+# router refused the data connection (it sent a reset: its filter's, or
+# its own stack's where an unrewritten address points at the router), or
+# the server refused the address it was sent (curl 30: a PORT or EPRT
+# naming the client's private address).  NEG_WHY says what happened.  Returns 0 for
+# such a failure, 1 otherwise (a transfer that worked, a timeout, ...).
+NEG_WHY=
+curl_refused() {
+	local ns=$1 rns=$2 mode=$3 fam=$4 host=$5 before after rc=0 err out
+
+	shift 5
+	err=$FTP_DIR/curl-refused.$RANDOM.err
+	out=$FTP_DIR/client/refused.$RANDOM
+	before=$(refused_count "$rns") || before=
+	curl_ftp_args "$mode" "$fam" 10
+	ip netns exec "$ns" curl "${CURL_ARGS[@]}" "$@" -o "$out" \
+		"$(ftp_url "$fam" "$host" file.bin)" 2>"$err" || rc=$?
+	after=$(refused_count "$rns") || after=
+	NEG_WHY="curl exit $rc: $(tr -d '\n' <"$err")"
+	if [[ $rc -eq 0 ]]; then
+		NEG_WHY="the transfer worked"
+		return 1
+	fi
+	if [[ $rc -ne 28 && -n $before && -n $after && $after -gt $before ]]; then
+		NEG_WHY="refused: the router sent $((after - before)) reset(s); $NEG_WHY"
+		return 0
+	fi
+	[[ $rc -eq 30 ]]
 }
 
 # router_masquerade NS: connections leaving towards the server get the

@@ -97,6 +97,28 @@ import time
 
 TIMEOUT = 20.0
 
+
+def time_scale():
+    """NF_FTP_SYM_TIME_SCALE (lib.sh): how much slower this machine is."""
+    try:
+        return max(1, int(os.environ.get("NF_FTP_SYM_TIME_SCALE", "1")))
+    except ValueError:
+        return 1
+
+
+# The pause between the pieces of a split line is scaled like every other
+# wait (on a slow guest the first piece must still have left before the
+# second is written), but not beyond GAP_CAP: a pause longer than TCP's
+# minimum retransmission timeout (200 ms) turns the split into a
+# retransmission of the first piece, another case.  A pause asked for
+# above the cap is kept as it is.
+GAP_SCALE = time_scale()
+GAP_CAP = 0.12
+
+
+def scaled_gap(gap):
+    return min(gap * GAP_SCALE, max(gap, GAP_CAP))
+
 EXIT_FAIL = 1
 EXIT_STALLED = 2
 EXIT_DATA = 3
@@ -153,7 +175,7 @@ def send_split(sock, data, offsets, gap):
         sock.sendall(data[start:cut])
         start = cut
         if cut != len(data):
-            time.sleep(gap)
+            time.sleep(scaled_gap(gap))
 
 
 def nodelay(sock):

@@ -12,7 +12,9 @@
 # your own EXIT trap; use cleanup_register / cleanup_pid instead.
 #
 # Reporting: pass/fail/skip print "PASS: ", "FAIL: " (stderr, sets ret=1)
-# and "SKIP: " lines; end the test with ksft_exit (or exit "$ret").
+# and "SKIP: " lines; end the test with ksft_exit (or exit "$ret").  A
+# skip that is expected on some kernels (skip_on) prints "XSKIP: ".  Under
+# CI=true, selftests/run fails a test that printed a plain SKIP line.
 #
 # Environment:
 #   NF_FTP_SYM_KO_DIR      where nf_conntrack_ftp_sym.ko and nf_nat_ftp_sym.ko
@@ -86,6 +88,21 @@ skip() {
 skip_test() {
 	echo "SKIP: $*"
 	exit "$ksft_skip"
+}
+
+# skip_on KERNEL-GLOB WHAT: skip a check that cannot run on kernels
+# matching KERNEL-GLOB (uname -r, e.g. '6.12.*'), for the reason WHAT says:
+# there an expected skip ("XSKIP: WHAT [expected on <kernel>]", which
+# selftests/run lists in its summary and CI accepts); on any other kernel a
+# plain skip, which fails a CI run.
+skip_on() {
+	# shellcheck disable=SC2053 # $1 is a glob
+	if [[ $(uname -r) == $1 ]]; then
+		echo "XSKIP: $2 [expected on $(uname -r)]"
+		_nf_ftp_sym_nskip=$((_nf_ftp_sym_nskip + 1))
+	else
+		skip "$2"
+	fi
 }
 
 # End the test: 1 if anything failed, 4 if nothing passed but something was
@@ -472,7 +489,10 @@ try_load_modules() {
 		echo "SKIP: $why"
 		return "$ksft_skip"
 	fi
-	load_dep_modules || true
+	if ! load_dep_modules; then
+		echo "FAIL: a module the tests use cannot be loaded (above)" >&2
+		return "$ksft_fail"
+	fi
 	for m in "${NF_FTP_SYM_MODULES[@]}"; do
 		module_loaded "$m" && continue
 		if ! insmod_ko "$m"; then
@@ -507,6 +527,48 @@ rmmod_bounded() {
 		sleep 0.1
 	done
 	rmmod "$1"
+}
+
+# _delete_helper_users: remove what makes our modules busy in this network
+# namespace: nft tables with an ftp-sym helper, iptables CT rules naming
+# it, and the conntrack entries.
+_delete_helper_users() {
+	local fam table line ipt
+
+	while read -r _ fam table; do
+		nft list table "$fam" "$table" 2>/dev/null | grep -q '"ftp-sym"' &&
+			nft delete table "$fam" "$table"
+	done < <(nft list tables 2>/dev/null)
+	for ipt in iptables ip6tables; do
+		command -v "$ipt" >/dev/null || continue
+		"$ipt" -t raw -S 2>/dev/null | grep -- '--helper ftp-sym' |
+			while read -r _ line; do
+				# shellcheck disable=SC2086 # the rule's own words
+				"$ipt" -t raw -D $line
+			done
+	done
+	conntrack -F >/dev/null 2>&1
+	return 0
+}
+
+# unload_leftovers: our modules unloaded, for the tests that load them
+# their own way (modprobe, DKMS).  What an earlier test left behind (its
+# namespaces, named by setup_ns, or a ruleset using the helper) is removed
+# first rather than skipping the test.  Returns 1 when a module stays.
+unload_leftovers() {
+	local ns
+
+	module_loaded nf_conntrack_ftp_sym || module_loaded nf_nat_ftp_sym ||
+		return 0
+	unload_modules 2>/dev/null && return 0
+	echo "# our modules are in use: removing what earlier tests left behind"
+	while read -r ns _; do
+		[[ $ns =~ ^ns[a-z0-9_]*-[A-Za-z0-9]{6}$ ]] || continue
+		echo "# leftover namespace $ns"
+		cleanup_ns "$ns"
+	done < <(ip netns list 2>/dev/null)
+	_delete_helper_users
+	unload_modules
 }
 
 # unload_modules: remove our modules, NAT first. Returns 1 if one stays.

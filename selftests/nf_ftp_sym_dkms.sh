@@ -4,9 +4,9 @@
 # nf_ftp_sym_dkms.sh: the modules DKMS built load by name.
 #
 # scripts/dkms-check.sh (run on the host by "make check" before the VM
-# boots) has done dkms add, build, install, remove and install again for
-# the 6.1 headers, into .cache/dkms/root/lib/modules/<kver> with depmod's
-# indexes.  Here, in the guest running that kernel, modprobe finds them by
+# boots, for each kernel the VM runs) has done dkms add, build, install,
+# remove and install again for the running kernel's headers, into
+# .cache/dkms/<kver>/root/lib/modules/<kver> with depmod's indexes.  Here, in the guest running that kernel, modprobe finds them by
 # name in that tree (modprobe -d), loads both (the NAT half through the
 # soft dependency), nft attaches the helper, and modprobe -r removes them.
 
@@ -17,12 +17,13 @@ checktool "nft --version" "run test without nft"
 checktool "modprobe --version" "run test without kmod"
 
 kver=$(uname -r)
-root=${NF_FTP_SYM_CACHE:-$NF_FTP_SYM_REPO/.cache}/dkms/root
+root=${NF_FTP_SYM_CACHE:-$NF_FTP_SYM_REPO/.cache}/dkms/$kver/root
 [[ -e /proc/modules ]] || skip_test "the running kernel has no module support"
 [[ -f $root/lib/modules/$kver/modules.dep ]] ||
 	skip_test "no DKMS build for $kver (run scripts/dkms-check.sh first)"
-if module_loaded nf_conntrack_ftp_sym; then
-	unload_modules || skip_test "cannot unload the modules loaded before"
+if ! unload_leftovers; then
+	fail "cannot unload the modules loaded before: $(grep ftp_sym /proc/modules)"
+	ksft_exit
 fi
 load_dep_modules nf_conntrack nf_nat nf_tables nft_ct nft_objref ||
 	skip_test "the kernel lacks a netfilter module this test needs"

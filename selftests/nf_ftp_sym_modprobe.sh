@@ -20,8 +20,9 @@ checktool "modprobe --version" "run test without kmod"
 if ! why=$(modules_loadable); then
 	skip_test "$why"
 fi
-if module_loaded nf_conntrack_ftp_sym; then
-	unload_modules || skip_test "cannot unload the modules loaded before"
+if ! unload_leftovers; then
+	fail "cannot unload the modules loaded before: $(grep ftp_sym /proc/modules)"
+	ksft_exit
 fi
 
 kver=$(uname -r)

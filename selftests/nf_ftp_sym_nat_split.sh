@@ -102,7 +102,7 @@ if grep -qE "PORT ${CLIENT_IP4//./,},|EPRT \|1\|$CLIENT_IP4\|" "$FTP_DIR/vsftpd.
 else
 	pass "A: the server only saw the router's address"
 fi
-if [[ ${STATSD[nat_held_lines]:-0} -ge 40 && ${STATSD[dropped]:-0} -eq 0 ]]; then
+if [[ ${STATSD[nat_held_lines]:-0} -ge 40 && ${STATSD[dropped]-} == 0 ]]; then
 	pass "A: ${STATSD[nat_held_lines]} lines held back and rewritten, none dropped"
 else
 	fail "A: held ${STATSD[nat_held_lines]:-0} lines, dropped ${STATSD[dropped]:-0}"
@@ -128,21 +128,26 @@ for dev in eth_c eth_s; do
 done
 ip netns exec "$ns_client" tc qdisc add dev eth0 root netem \
 	loss 8% delay 15ms 10ms reorder 25% 50%
+# netem may, rarely, lose nothing on the control connection: another
+# round then (at most three), rather than a skip.
 stats_snap "$ns_router"
-if peer_start AN "$ns_client" "$SERVER_IP4" --timeout "$(scaled_s 20)"; then
-	split_all AN port 24
-	peer_stop AN
-else
-	fail "A netem: cannot log in: $PEER_LINE"
-fi
-stats_diff "$ns_router"
-echo "# netem: out_of_order ${STATSD[out_of_order]:-0}," \
+for round in 1 2 3; do
+	if peer_start "AN$round" "$ns_client" "$SERVER_IP4" --timeout "$(scaled_s 20)"; then
+		split_all "AN$round" port 24
+		peer_stop "AN$round"
+	else
+		fail "A netem: cannot log in: $PEER_LINE"
+	fi
+	stats_diff "$ns_router"
+	[[ ${STATSD[retransmitted]:-0} -gt 0 ]] && break
+done
+echo "# netem: $round round(s), out_of_order ${STATSD[out_of_order]:-0}," \
 	"retransmitted ${STATSD[retransmitted]:-0}," \
 	"reemitted ${STATSD[nat_reemitted]:-0}, dropped ${STATSD[dropped]:-0}"
 if [[ ${STATSD[retransmitted]:-0} -gt 0 ]]; then
 	pass "A netem: retransmissions of held and rewritten lines handled"
 else
-	skip "A netem: no retransmission happened on the control connection"
+	fail "A netem: no retransmission happened on the control connection in $round rounds: the case tested nothing"
 fi
 ip netns exec "$ns_client" tc qdisc del dev eth0 root
 for dev in eth_c eth_s; do
@@ -184,7 +189,7 @@ else
 	fail "B: cannot log in through the port forward: $PEER_LINE"
 fi
 stats_diff "$ns_router"
-if [[ ${STATSD[nat_held_lines]:-0} -ge 40 && ${STATSD[dropped]:-0} -eq 0 &&
+if [[ ${STATSD[nat_held_lines]:-0} -ge 40 && ${STATSD[dropped]-} == 0 &&
 	${STATSD[nat_rewrites]:-0} -ge 48 ]]; then
 	pass "B: ${STATSD[nat_rewrites]} replies rewritten, ${STATSD[nat_held_lines]} held, none dropped"
 else

@@ -258,8 +258,8 @@ for fam in 4 6; do
 	fi
 	peer_stop "pk$fam"
 	stats_diff "$ns_router"
-	if [[ ${STATSD[role_conflict]} -eq 0 && ${STATSD[reject_direction]} -eq 0 &&
-		${STATSD[dropped]} -eq 0 && ${STATSD[reject_unsolicited]} -eq 0 ]]; then
+	if [[ ${STATSD[role_conflict]-} == 0 && ${STATSD[reject_direction]-} == 0 &&
+		${STATSD[dropped]-} == 0 && ${STATSD[reject_unsolicited]-} == 0 ]]; then
 		pass "IPv$fam counters: no role conflict, nothing rejected or dropped ($(stats_show))"
 	else
 		fail "IPv$fam counters: $(stats_show)"

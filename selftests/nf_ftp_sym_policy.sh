@@ -78,7 +78,7 @@ check() {
 	fi
 	[[ ${STATSD[expect_created]} -eq $want ]] ||
 		errs+=" expect_created +${STATSD[expect_created]}, want +$want;"
-	[[ ${STATS1[dropped]} -eq 0 ]] || errs+=" dropped=${STATS1[dropped]};"
+	[[ ${STATS1[dropped]-} == 0 ]] || errs+=" dropped=${STATS1[dropped]};"
 	if [[ $# -gt 0 ]]; then
 		[[ $* == *:* ]] && fam=6
 		expect_scan "$ns_router" "$fam"
@@ -284,7 +284,7 @@ late_unsolicited() {
 	expect_scan "$ns_router" 4
 	n=$(expect_count dport="$port")
 	if [[ $PEER_LINE == ok* && ${STATSD[reject_unsolicited]} -eq 1 &&
-		$n -eq 0 && ${STATSD[expect_created]} -eq 0 ]]; then
+		$n -eq 0 && ${STATSD[expect_created]-} == 0 ]]; then
 		pass "$what: refused"
 	else
 		fail "$what: $PEER_LINE, $n expectations for port $port ($(stats_show))"

@@ -98,7 +98,7 @@ held_case() {
 		errs+=" partial_lines did not grow (segments not split?);"
 	[[ ${STATSD[expect_created]} -eq 1 ]] ||
 		errs+=" expect_created +${STATSD[expect_created]}, want +1;"
-	[[ ${STATS1[dropped]} -eq 0 ]] || errs+=" dropped=${STATS1[dropped]};"
+	[[ ${STATS1[dropped]-} == 0 ]] || errs+=" dropped=${STATS1[dropped]};"
 	if [[ -z $errs ]]; then
 		pass "$what: expectation, transfer ok ($(stats_show))"
 	else
@@ -184,7 +184,7 @@ pipe_case() {
 	stats_diff "$ns_router"
 	[[ ${STATSD[expect_created]} -eq 1 ]] ||
 		errs+=" expect_created +${STATSD[expect_created]}, want +1;"
-	[[ ${STATS1[dropped]} -eq 0 ]] || errs+=" dropped=${STATS1[dropped]};"
+	[[ ${STATS1[dropped]-} == 0 ]] || errs+=" dropped=${STATS1[dropped]};"
 	if [[ -z $errs ]]; then
 		pass "$what: transfer ok ($(stats_show))"
 	else
@@ -227,7 +227,7 @@ if peer_start b4 "$ns_client" "$SERVER_IP4"; then
 	n=$(expect_count dport="$port")
 	echo "$streams0" >"$streams"
 	if [[ $PEER_LINE == ok* && $n -eq 0 && ${STATSD[partial_untracked]} -eq 1 &&
-		${STATSD[expect_created]} -eq 0 && ${STATS1[dropped]} -eq 0 ]]; then
+		${STATSD[expect_created]-} == 0 && ${STATS1[dropped]-} == 0 ]]; then
 		pass "max_streams=0: split PORT skipped, no expectation ($(stats_show))"
 	else
 		fail "max_streams=0: $PEER_LINE, $n expectations ($(stats_show))"

@@ -84,31 +84,24 @@ tool() {
 # pycheck FILE... <<'PY' ... PY: run the python code on stdin with
 # J = the JSON documents in FILE... (a list, or one JSON object per line
 # for "*.jsonl"), E = the environment; check(cond, msg) reports a PASS or
-# FAIL line per check.
+# FAIL line per check.  A file that is missing or not JSON, an exception,
+# a non-zero exit of python or a block that checked nothing is a FAIL.
+# Returns 1 on any failure.
 pycheck() {
-	local line code
+	local line code rc nres=0 nfail=0 res=$out/pycheck.$RANDOM
 
 	code=$(cat)
-	while IFS= read -r line; do
-		case $line in
-		"PASS: "*) pass "${line#PASS: }" ;;
-		"FAIL: "*) fail "${line#FAIL: }" ;;
-		*) echo "$line" ;;
-		esac
-	done < <("$PY" -c '
+	"$PY" -c '
 import json, os, sys
 E = os.environ
 J = []
-for f in sys.argv[1:]:
-    with open(f) as fh:
-        if f.endswith(".jsonl"):
-            J.append([json.loads(l) for l in fh if l.strip()])
-        else:
-            J.append(json.load(fh))
+failed = False
 def check(cond, msg, detail=None):
+    global failed
     if cond:
         print("PASS: " + msg)
     else:
+        failed = True
         print("FAIL: " + msg + ("" if detail is None else ": %r" % (detail,)))
     sys.stdout.flush()
     return cond
@@ -116,10 +109,34 @@ def session(doc, src, dport=21):
     return [s for s in doc["sessions"]
             if s["original"]["src"] == src and s["original"]["dport"] == dport]
 try:
+    for f in sys.argv[1:]:
+        with open(f) as fh:
+            if f.endswith(".jsonl"):
+                J.append([json.loads(l) for l in fh if l.strip()])
+            else:
+                J.append(json.load(fh))
     exec(sys.stdin.read())
 except Exception as e:
     print("FAIL: python check raised %s: %s" % (type(e).__name__, e))
-' "$@" <<<"$code" 2>&1)
+    sys.exit(1)
+sys.exit(1 if failed else 0)
+' "$@" <<<"$code" >"$res" 2>&1
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"PASS: "*) pass "${line#PASS: }"; nres=$((nres + 1)) ;;
+		"FAIL: "*) fail "${line#FAIL: }"; nres=$((nres + 1)); nfail=$((nfail + 1)) ;;
+		*) echo "$line" ;;
+		esac
+	done <"$res"
+	if [[ $rc -ne 0 && $nfail -eq 0 ]]; then
+		fail "python check of $* exited $rc without a FAIL line"
+		nfail=1
+	elif [[ $nres -eq 0 ]]; then
+		fail "python check of $* checked nothing"
+		nfail=1
+	fi
+	[[ $nfail -eq 0 ]]
 }
 
 # check_rc RC WANT WHAT [STDERR-FILE]
@@ -213,10 +230,13 @@ if [[ ${#held[@]} -eq 2 ]]; then
 	tool --json >"$out/held.json" 2>"$out/held.err"
 	rc=$?
 	ip netns exec "$ns_router" cat /proc/net/nf_ftp_sym >"$out/proc.after"
-	tool -4 --json >"$out/held4.json" 2>&1
-	tool -6 --json >"$out/held6.json" 2>&1
-	tool >"$out/held.txt" 2>&1
 	check_rc "$rc" 0 "--json during held sessions" "$out/held.err"
+	tool -4 --json >"$out/held4.json" 2>"$out/held4.err"
+	check_rc $? 0 "-4 --json during held sessions" "$out/held4.err"
+	tool -6 --json >"$out/held6.json" 2>"$out/held6.err"
+	check_rc $? 0 "-6 --json during held sessions" "$out/held6.err"
+	tool >"$out/held.txt" 2>&1
+	check_rc $? 0 "table during held sessions" "$out/held.txt"
 
 	export CLIENT_IP4 SERVER_IP4 ROUTER_S_IP4 CLIENT_IP6 SERVER_IP6 \
 		ROUTER_S_IP6 CPORT4 HPORT4 CPORT6 HPORT6 OUT=$out
@@ -304,7 +324,8 @@ PY
 	for p in "${held[@]}"; do
 		peer_do "$p" go || fail "$p: held transfer: $PEER_LINE"
 	done
-	tool --json >"$out/after-go.json" 2>&1
+	tool --json >"$out/after-go.json" 2>"$out/after-go.err"
+	check_rc $? 0 "--json after the transfers" "$out/after-go.err"
 	pycheck "$out/after-go.json" <<'PY'
 d, = J
 ss = [s for s in d["sessions"] if s["original"]["sport"] in (int(E["CPORT4"]), int(E["CPORT6"]))]
@@ -347,8 +368,10 @@ _data_up() {
 	tool >"$out/live.txt" 2>&1 && grep -qE "^  data .*ESTABLISHED" "$out/live.txt"
 }
 if busywait 15000 _data_up; then
-	tool --json >"$out/live.json" 2>&1
+	tool --json >"$out/live.json" 2>"$out/live.err"
+	check_rc $? 0 "--json during the transfer" "$out/live.err"
 	tool >"$out/live.txt" 2>&1
+	check_rc $? 0 "table during the transfer" "$out/live.txt"
 	pycheck "$out/live.json" <<'PY'
 d, = J
 # Not the held IPv4 session of part 2 (closing by now, TIME_WAIT).
@@ -403,7 +426,11 @@ check_rc $? 0 "--watch --json stopped by SIGINT" "$out/watch.jsonl.err"
 wait "$wtext"
 check_rc $? 0 "--watch stopped by SIGTERM" "$out/watch.txt.err"
 
-if [[ -s $out/live-master.json ]]; then
+# live-master.json names the connections the events must show; without it
+# (the live check failed above) the events cannot be judged: a failure.
+if [[ ! -s $out/live-master.json ]]; then
+	fail "watch: no live session was identified, its events cannot be checked"
+else
 	pycheck "$out/watch.jsonl" "$out/live-master.json" <<'PY'
 ev, m = J
 check(all(set(("time", "event", "kind")) <= set(e) for e in ev) and len(ev) >= 4,
