@@ -149,6 +149,7 @@ static void ftp_sym_ack_only(struct ftp_sym_ctx *c, u32 ack)
 	spinlock_t *lock = nf_ftp_sym_lock(c->ct);
 
 	spin_lock_bh(lock);
+	nf_ftp_sym_peer_ack(c, ack);
 	nf_ftp_sym_ack(c, ack);
 	nf_ftp_sym_stream_put_idle(c);
 	spin_unlock_bh(lock);
@@ -208,7 +209,8 @@ static int ftp_sym_help(struct sk_buff *skb, unsigned int protoff,
 	c.seq = seq;
 
 	if (dataoff >= skb->len) {
-		if (has_ack && READ_ONCE(info->stream))
+		if (has_ack && (READ_ONCE(info->stream) ||
+				!(READ_ONCE(info->dflags[!c.dir]) & FTP_SYM_D_SEEN)))
 			ftp_sym_ack_only(&c, ack);
 		if (c.to_free)
 			nf_ftp_sym_stream_free(c.to_free);
@@ -235,8 +237,10 @@ static int ftp_sym_help(struct sk_buff *skb, unsigned int protoff,
 	ftp_sym_stat(c.fsn, FTP_SYM_STAT_PACKETS);
 	lock = nf_ftp_sym_lock(ct);
 	spin_lock_bh(lock);
-	if (has_ack)
+	if (has_ack) {
+		nf_ftp_sym_peer_ack(&c, ack);
 		nf_ftp_sym_ack(&c, ack);
+	}
 	if ((ct->status & IPS_NAT_MASK) &&
 	    (!nat || unlikely(nf_ct_is_dying(ct))) &&
 	    nf_ftp_sym_needs_nat(info, c.dir, c.data, c.len)) {

@@ -256,6 +256,23 @@ void nf_ftp_sym_free_records(struct ftp_sym_half *h)
 	}
 }
 
+/* @ack acknowledges bytes of direction @dir as their receiver counts them:
+ * the original sequence number, undoing seqadj as nf_ct_seq_adjust() does.
+ */
+u32 nf_ftp_sym_ack_orig(const struct nf_conn *ct, enum ip_conntrack_dir dir,
+			u32 ack)
+{
+	struct nf_conn_seqadj *seqadj = nfct_seqadj(ct);
+	const struct nf_ct_seqadj *s;
+
+	if (!seqadj)
+		return ack;
+	s = &seqadj->seq[dir];
+	if (after(ack - s->offset_before, s->correction_pos))
+		return ack - s->offset_after;
+	return ack - s->offset_before;
+}
+
 /* The other direction acknowledged up to @ack, as its receiver counts:
  * rewritten lines of ours that it has can never be retransmitted whole
  * again, so their records go.

@@ -214,9 +214,9 @@ struct ftp_sym_stream *nf_ftp_sym_stream_resync(struct nf_conn *ct,
 
 		if (h && (info->dflags[d] & FTP_SYM_D_BUF) && h->hold) {
 			info->next_seq[d] = h->line_seq;
-			info->dflags[d] = FTP_SYM_D_SEEN;
+			info->dflags[d] = FTP_SYM_D_SEEN | FTP_SYM_D_DATA;
 		} else if (h && h->nrec) {
-			info->dflags[d] &= FTP_SYM_D_SEEN;
+			info->dflags[d] &= FTP_SYM_D_SEEN | FTP_SYM_D_DATA;
 		} else {
 			info->dflags[d] = 0;
 		}
@@ -661,6 +661,24 @@ bool nf_ftp_sym_needs_nat(const struct nf_ct_ftp_sym *info,
 	return false;
 }
 
+/* The other direction's receiver acknowledged up to @ack (as it counts):
+ * if we do not know yet where that direction's bytes go on (a new
+ * connection, a mid-stream pickup, an entry conntrackd injected), they go
+ * on there.  Its next byte is then no guess: a segment that starts later
+ * left a gap (a line the old router held back, its rest sent to us first)
+ * and is treated as out of order.
+ */
+void nf_ftp_sym_peer_ack(struct ftp_sym_ctx *c, u32 ack)
+{
+	enum ip_conntrack_dir d = !c->dir;
+	struct nf_ct_ftp_sym *info = c->info;
+
+	if (info->dflags[d] & FTP_SYM_D_SEEN)
+		return;
+	info->next_seq[d] = nf_ftp_sym_ack_orig(c->ct, d, ack);
+	info->dflags[d] |= FTP_SYM_D_SEEN;
+}
+
 /* The payload of one segment of direction c->dir. */
 int nf_ftp_sym_segment(struct ftp_sym_ctx *c)
 {
@@ -671,16 +689,19 @@ int nf_ftp_sym_segment(struct ftp_sym_ctx *c)
 	struct ftp_sym_stream *st;
 	unsigned int off = 0, phys;
 
-	if (!(*df & FTP_SYM_D_SEEN)) {
+	if (!(*df & FTP_SYM_D_DATA)) {
 		/* Implicit FTPS: a TLS ClientHello instead of FTP. */
-		if (!(info->dflags[!c->dir] & FTP_SYM_D_SEEN) &&
+		if (!(info->dflags[!c->dir] & FTP_SYM_D_DATA) &&
 		    c->len >= 2 && c->data[0] == 0x16 && c->data[1] == 0x03) {
 			info->flags |= FTP_SYM_F_TLS;
 			ftp_sym_stat(c->fsn, FTP_SYM_STAT_TLS);
 			return NF_ACCEPT;
 		}
-		/* First payload of this direction, or a mid-stream pickup:
-		 * assume it starts a line.
+		*df |= FTP_SYM_D_DATA;
+	}
+	if (!(*df & FTP_SYM_D_SEEN)) {
+		/* A mid-stream pickup before the peer acknowledged anything:
+		 * assume the first payload starts a line.
 		 */
 		*df |= FTP_SYM_D_SEEN;
 		next = c->seq;

@@ -196,6 +196,7 @@ struct nf_ct_ftp_sym {
 #define FTP_SYM_F_TLS		BIT(3)	/* encrypted: stop parsing */
 
 #define FTP_SYM_D_SEEN		BIT(0)	/* next_seq is valid */
+#define FTP_SYM_D_DATA		BIT(3)	/* a payload of this direction seen */
 #define FTP_SYM_D_SKIP		BIT(1)	/* ignore bytes up to the next LF */
 #define FTP_SYM_D_BUF		BIT(2)	/* the stream buffers a line start */
 
@@ -394,6 +395,9 @@ void nf_ftp_sym_half_born(struct nf_conn *ct, struct ftp_sym_half *h,
 			  enum ip_conntrack_dir dir, u32 born);
 void nf_ftp_sym_free_records(struct ftp_sym_half *h);
 void nf_ftp_sym_ack(struct ftp_sym_ctx *c, u32 ack);
+u32 nf_ftp_sym_ack_orig(const struct nf_conn *ct, enum ip_conntrack_dir dir,
+			u32 ack);
+void nf_ftp_sym_peer_ack(struct ftp_sym_ctx *c, u32 ack);
 bool nf_ftp_sym_old_bytes(struct ftp_sym_ctx *c, u32 end, bool more);
 int nf_ftp_sym_finish(struct ftp_sym_ctx *c);
 unsigned int nf_ftp_sym_room(const struct sk_buff *skb);
