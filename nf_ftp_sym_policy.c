@@ -129,18 +129,23 @@ void nf_ftp_sym_expect_limits(struct ftp_sym_net *fsn, struct nf_conn *ct,
 		return;
 	/* Bounded: the core keeps at most nf_ftp_sym_max_expected. */
 	for (i = 0; i <= nf_ftp_sym_max_expected; i++) {
+		unsigned int live = 0;
+
 		spin_lock_bh(&nf_conntrack_expect_lock);
 		if (i == 0 && t != nf_ftp_sym_expect_timeout)
 			nf_ftp_sym_exp_set_timeout(exp, t);
+		/* Newest first on the list: the last one alive is the oldest. */
 		oldest = NULL;
-		if (help->expecting[NF_CT_EXPECT_CLASS_DEFAULT] > max) {
-			/* Newest first on the list: the last is the oldest. */
-			hlist_for_each_entry(e, &help->expectations, lnode)
-				if (e->class == NF_CT_EXPECT_CLASS_DEFAULT)
-					oldest = e;
-			if (oldest == exp || !refcount_inc_not_zero(&oldest->use))
-				oldest = NULL;
+		hlist_for_each_entry(e, &help->expectations, lnode) {
+			if (e->class != NF_CT_EXPECT_CLASS_DEFAULT ||
+			    !nf_ftp_sym_exp_alive(e))
+				continue;
+			live++;
+			oldest = e;
 		}
+		if (live <= max || oldest == exp ||
+		    !refcount_inc_not_zero(&oldest->use))
+			oldest = NULL;
 		spin_unlock_bh(&nf_conntrack_expect_lock);
 		if (!oldest)
 			return;

@@ -44,6 +44,10 @@ nf_ct_helper_expectfn_destroy(const struct nf_ct_helper_expectfn *n)
 /* Give an inserted expectation @secs to live from now.  Caller holds
  * nf_conntrack_expect_lock; an expectation already unlinked is left alone.
  */
+/* Is the expectation still in force (not expired, not removed)?  Caller
+ * holds nf_conntrack_expect_lock.  Where expectations expire by time
+ * stamp, a removed one stays listed, marked, until garbage collection.
+ */
 #ifdef NF_FTP_SYM_HAVE_EXP_TIMEOUT_STAMP
 static inline void
 nf_ftp_sym_exp_set_timeout(struct nf_conntrack_expect *exp, unsigned int secs)
@@ -51,12 +55,22 @@ nf_ftp_sym_exp_set_timeout(struct nf_conntrack_expect *exp, unsigned int secs)
 	if (!hlist_unhashed(&exp->hnode))
 		WRITE_ONCE(exp->timeout, nfct_time_stamp + secs * HZ);
 }
+
+static inline bool nf_ftp_sym_exp_alive(const struct nf_conntrack_expect *exp)
+{
+	return !hlist_unhashed(&exp->hnode) && !nf_ct_exp_is_expired(exp);
+}
 #else
 static inline void
 nf_ftp_sym_exp_set_timeout(struct nf_conntrack_expect *exp, unsigned int secs)
 {
 	if (timer_pending(&exp->timeout))
 		mod_timer(&exp->timeout, jiffies + secs * HZ);
+}
+
+static inline bool nf_ftp_sym_exp_alive(const struct nf_conntrack_expect *exp)
+{
+	return timer_pending(&exp->timeout);
 }
 #endif /* NF_FTP_SYM_HAVE_EXP_TIMEOUT_STAMP */
 

@@ -194,11 +194,11 @@ if load_dep_modules nfnetlink_log &&
 		sleep "$(scaled_s 1)"
 		both "PORT ${THIRD//./,},156,$((70 + i))"
 		prefixes=$(tshark -r "$cap" -T fields -e nflog.prefix 2>/dev/null)
-		[[ $prefixes == *"nf_ct_ftp-sym: refused PORT: third-party address"* ]] && break
+		[[ $prefixes == *"nf_ct_ftp-sym: refused port: third-party address"* ]] && break
 	done
 	_kill_pids "$dpid"
 	prefixes=$(tshark -r "$cap" -T fields -e nflog.prefix 2>/dev/null)
-	if [[ $prefixes == *"nf_ct_ftp-sym: refused PORT: third-party address"* &&
+	if [[ $prefixes == *"nf_ct_ftp-sym: refused port: third-party address"* &&
 		${DB[reject_bounce]} -eq 1 ]]; then
 		pass "a refusal read through nfnetlink_log: $(head -n 1 <<<"$prefixes")"
 	else
