@@ -11,7 +11,7 @@ set -euo pipefail
 packages=(
 	# build
 	gcc make kmod linux-headers-amd64 linux-source-6.1 pkg-config
-	libnetfilter-conntrack-dev libmnl-dev
+	libnetfilter-conntrack-dev libmnl-dev libjansson-dev
 	# lint, unit tests, fuzzing
 	shellcheck shfmt clang libclang-rt-14-dev
 	# VM runner

@@ -242,3 +242,70 @@ bool control_held(const struct snapshot *s, const struct conn *ctl,
 	}
 	return false;
 }
+
+struct masters {
+	struct vec *conns;
+	size_t n_expect;
+	int err;
+};
+
+static int masters_ct_cb(enum nf_conntrack_msg_type type,
+			 struct nf_conntrack *ct, void *data)
+{
+	struct masters *m = data;
+	struct conn c, *slot;
+
+	(void)type;
+	conn_from_ct(ct, &c);
+	if (c.orig.l4 != IPPROTO_TCP || c.master.l3 ||
+	    (c.has_status && (c.status & IPS_EXPECTED)))
+		return NFCT_CB_CONTINUE;
+	slot = vec_push(m->conns);
+	if (!slot) {
+		m->err = ENOMEM;
+		return NFCT_CB_STOP;
+	}
+	*slot = c;
+	return NFCT_CB_CONTINUE;
+}
+
+static int masters_exp_cb(enum nf_conntrack_msg_type type,
+			  struct nf_expect *exp, void *data)
+{
+	struct masters *m = data;
+
+	(void)type;
+	(void)exp;
+	m->n_expect++;
+	return NFCT_CB_CONTINUE;
+}
+
+int dump_masters(struct vec *conns, size_t *n_expect)
+{
+	struct masters m = { .conns = conns };
+	uint32_t family = AF_UNSPEC;
+	struct nfct_handle *h;
+	int err = 0;
+
+	h = nfct_open(CONNTRACK, 0);
+	if (!h)
+		return netlink_error("cannot open ctnetlink", lib_errno());
+	if (nfct_callback_register(h, NFCT_T_ALL, masters_ct_cb, &m) < 0 ||
+	    nfct_query(h, NFCT_Q_DUMP, &family) < 0)
+		err = lib_errno();
+	nfct_close(h);
+	if (err || m.err)
+		return netlink_error("conntrack dump", err ? err : m.err);
+
+	h = nfct_open(EXPECT, 0);
+	if (!h)
+		return netlink_error("cannot open ctnetlink_exp", lib_errno());
+	if (nfexp_callback_register(h, NFCT_T_ALL, masters_exp_cb, &m) < 0 ||
+	    nfexp_query(h, NFCT_Q_DUMP, &family) < 0)
+		err = lib_errno();
+	nfct_close(h);
+	if (err)
+		return netlink_error("expectation dump", err);
+	*n_expect = m.n_expect;
+	return EXIT_OK;
+}

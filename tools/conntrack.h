@@ -94,4 +94,10 @@ void snapshot_free(struct snapshot *s);
 bool control_held(const struct snapshot *s, const struct conn *ctl,
 		  bool ka_on);
 
+/* Every TCP conntrack without a master (struct conn in @conns), whatever
+ * its helper, and the number of expectations in this network namespace.
+ * Returns an exit status.
+ */
+int dump_masters(struct vec *conns, size_t *n_expect);
+
 #endif /* FTP_SYM_CONNTRACK_H */

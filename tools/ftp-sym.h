@@ -20,15 +20,19 @@
 #define EXIT_USAGE		2
 #define EXIT_NOT_LOADED		3	/* /proc/net/nf_ftp_sym missing */
 #define EXIT_PERM		4	/* EPERM: need CAP_NET_ADMIN */
+#define EXIT_PROBLEMS		5	/* check: errors or warnings found */
 
 struct ftp_sym_opts {
 	bool json;
 	bool watch;
 	bool counters;
+	bool check;
+	unsigned int interval;	/* check: seconds between counter reads */
 	int family;		/* AF_UNSPEC, AF_INET or AF_INET6 */
 	const char *helper;
 	const char *proc_counters;
 	const char *sys_params;
+	const char *proc_sysctl;	/* with a trailing slash */
 };
 
 extern struct ftp_sym_opts opt;

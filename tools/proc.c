@@ -130,7 +130,7 @@ long read_sysctl(const char *name)
 	long val;
 	FILE *f;
 
-	snprintf(path, sizeof(path), PROC_SYSCTL "%s", name);
+	snprintf(path, sizeof(path), "%s%s", opt.proc_sysctl, name);
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
@@ -153,4 +153,92 @@ bool keepalive_enabled(const struct vec *params)
 	uint64_t num;
 
 	return v && parse_u64(v, &num) && num > 0;
+}
+
+static int setting_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct setting *)a)->name,
+		      ((const struct setting *)b)->name);
+}
+
+static struct setting *setting_slot(struct vec *out, const char *name)
+{
+	struct setting *st;
+	size_t i;
+
+	for (i = 0; i < out->n; i++) {
+		st = VEC_AT(out, struct setting, i);
+		if (!strcmp(st->name, name))
+			return st;
+	}
+	st = vec_push(out);
+	if (st)
+		snprintf(st->name, sizeof(st->name), "%s", name);
+	return st;
+}
+
+int read_settings(struct vec *out)
+{
+	struct vec params = VEC_INIT(struct kv);
+	char path[512], val[64];
+	struct setting *st;
+	struct dirent *de;
+	size_t i, plen;
+	FILE *f;
+	DIR *d;
+	int ret = 0;
+
+	if (read_params(&params)) {
+		kv_free(&params);
+		return -1;
+	}
+	for (i = 0; i < params.n && !ret; i++) {
+		st = setting_slot(out, VEC_AT(&params, struct kv, i)->name);
+		if (!st) {
+			ret = -1;
+			break;
+		}
+		snprintf(st->value, sizeof(st->value), "%s",
+			 VEC_AT(&params, struct kv, i)->value);
+		st->source = "module";
+	}
+	kv_free(&params);
+	plen = strlen(SETTING_SYSCTL_PREFIX);
+	d = opendir(opt.proc_sysctl);
+	while (!ret && d && (de = readdir(d))) {
+		if (strncmp(de->d_name, SETTING_SYSCTL_PREFIX, plen) ||
+		    !de->d_name[plen])
+			continue;
+		snprintf(path, sizeof(path), "%s%s", opt.proc_sysctl,
+			 de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (!fgets(val, sizeof(val), f))
+			val[0] = '\0';
+		fclose(f);
+		strip(val);
+		st = setting_slot(out, de->d_name + plen);
+		if (!st) {
+			ret = -1;
+			break;
+		}
+		snprintf(st->value, sizeof(st->value), "%s", val);
+		st->source = "netns";
+	}
+	if (d)
+		closedir(d);
+	if (!ret && out->n)
+		qsort(out->items, out->n, out->size, setting_cmp);
+	return ret;
+}
+
+const char *setting_get(const struct vec *settings, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < settings->n; i++)
+		if (!strcmp(VEC_AT(settings, struct setting, i)->name, name))
+			return VEC_AT(settings, struct setting, i)->value;
+	return NULL;
 }

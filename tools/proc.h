@@ -34,4 +34,21 @@ long read_sysctl(const char *name);
 /* keepalive_interval > 0, from the module parameters. */
 bool keepalive_enabled(const struct vec *params);
 
+/* The helper's settings as they apply to this network namespace: a
+ * per-netns sysctl (/proc/sys/net/netfilter/nf_ftp_sym_NAME) where there
+ * is one, else the module parameter NAME.
+ */
+#define SETTING_SYSCTL_PREFIX	"nf_ftp_sym_"
+
+struct setting {
+	char name[64];
+	char value[64];
+	const char *source;	/* "netns" or "module" */
+};
+
+/* Sorted by name.  Returns 0, or -1 when out of memory. */
+int read_settings(struct vec *out);
+/* The value of setting @name, NULL if there is none. */
+const char *setting_get(const struct vec *settings, const char *name);
+
 #endif /* FTP_SYM_PROC_H */

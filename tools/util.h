@@ -41,4 +41,12 @@ void strip(char *s);
 /* @s as an unsigned decimal number: digits only, fits in 64 bits. */
 bool parse_u64(const char *s, uint64_t *val);
 
+/* Run @argv (PATH searched) with stdin from /dev/null.  Its standard
+ * output goes into *@out (malloc'd, NUL-terminated, length in *@len), the
+ * first line of its standard error into @err.  Returns its exit status,
+ * 127 when it could not be started, or -1 on a failure here (errno set).
+ */
+int run_capture(char *const argv[], char **out, size_t *len,
+		char *err, size_t errsize);
+
 #endif /* FTP_SYM_UTIL_H */
