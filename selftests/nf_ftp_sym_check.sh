@@ -31,6 +31,9 @@
 #                              a counters file (FTP_SYM_PROC_COUNTERS)
 #      stock-auto-assign       nf_conntrack_helper=1 (FTP_SYM_PROC_SYSCTL;
 #                              6.1 and later have no such sysctl)
+#    The fix of reject-low-port names the module parameter, or the
+#    per-netns sysctl nf_ftp_sym_allow_low_ports when there is one (a file
+#    in FTP_SYM_PROC_SYSCTL stands in for it), and the settings say which.
 #    The text form names the finding and its fix.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -40,7 +43,8 @@ source "$(dirname "$0")/ftp_lib.sh"
 # shellcheck source-path=SCRIPTDIR source=peer_lib.sh
 source "$(dirname "$0")/peer_lib.sh"
 
-TOOL=$NF_FTP_SYM_REPO/tools/ftp-sym
+# NF_FTP_SYM_TOOL: another build of the tool (a negative control).
+TOOL=${NF_FTP_SYM_TOOL:-$NF_FTP_SYM_REPO/tools/ftp-sym}
 EX=$NF_FTP_SYM_REPO/examples
 PY=/usr/bin/python3
 
@@ -410,6 +414,25 @@ if [[ $(json_get counters 'sum(1 for x in d["diagnoses"] if x["id"] == "reject-o
 	pass "broken: a zero reject_ counter is not reported"
 else
 	fail "broken: reject-other: $(json_get counters '[x["message"] for x in d["diagnoses"]]')"
+fi
+fix_of='[x["fix"] for x in d["diagnoses"] if x["id"] == "reject-low-port"][0]'
+if [[ $(json_get counters "$fix_of") == *"allow_low_ports=Y (module parameter"* &&
+	$(json_get counters 'd["settings"]["allow_low_ports"]') == "{'value': False, 'source': 'module'}" ]]; then
+	pass "broken: reject-low-port's fix names the module parameter"
+else
+	fail "broken: reject-low-port's fix: $(json_get counters "$fix_of")"
+fi
+# A per-netns setting, as the module may provide one: shown, and named
+# in the fix instead of the module parameter.
+mkdir -p "$out/sysctl-netns"
+echo 1 >"$out/sysctl-netns/nf_ftp_sym_allow_low_ports"
+run_check netns "FTP_SYM_PROC_COUNTERS=$out/counters" \
+	"FTP_SYM_PROC_SYSCTL=$out/sysctl-netns/"
+if [[ $(json_get netns "$fix_of") == *"sysctl -w net.netfilter.nf_ftp_sym_allow_low_ports=1"* &&
+	$(json_get netns 'd["settings"]["allow_low_ports"]') == "{'value': 1, 'source': 'netns'}" ]]; then
+	pass "per-netns setting: shown with its source, named in the fix"
+else
+	fail "per-netns setting: $(json_get netns 'd["settings"]'): $(json_get netns "$fix_of")"
 fi
 mkdir -p "$out/sysctl"
 echo 1 >"$out/sysctl/nf_conntrack_helper"

@@ -540,40 +540,74 @@ static void check_live(struct check *c)
 		  "make the rule match them (interface, address, port) in a chain that runs before DNAT; a helper is attached only when a connection starts, so existing ones keep going without it");
 }
 
+/* A counter that points at a problem; @setting, if set, is the bool
+ * setting that turns the refusal off, offered last in the fix.
+ */
 struct counter_diag {
-	const char *name, *id, *what, *fix;
+	const char *name, *id, *what, *fix, *setting;
 };
 
 static const struct counter_diag counter_diags[] = {
 	{ "reject_bounce", "reject-bounce",
 	  "PORT/EPRT/227 lines named an address other than the sender's (FTP bounce protection refused them)",
-	  "a server behind NAT that announces a wrong public address needs its passive address corrected (vsftpd pasv_address, ProFTPD MasqueradeAddress, Pure-FTPd -P); loose=Y turns the protection off",
+	  "a server behind NAT that announces a wrong public address needs its passive address corrected (vsftpd pasv_address, ProFTPD MasqueradeAddress, Pure-FTPd -P); the protection is turned off by",
+	  "loose",
 	},
 	{ "reject_low_port", "reject-low-port",
 	  "PORT/EPRT/227/229 lines named a data port below 1024",
-	  "give the server a passive port range above 1023, or set allow_low_ports=Y",
+	  "give the server a passive port range above 1023, or allow them with",
+	  "allow_low_ports",
 	},
 	{ "reject_unsolicited", "reject-unsolicited",
 	  "227/229 replies came without a PASV/EPSV before them",
 	  "nothing, unless transfers fail: a server or a middlebox sends replies nobody asked for",
+	  NULL,
 	},
 	{ "reject_direction", "reject-direction",
 	  "commands came from the server's side or replies from the client's",
 	  "nothing, unless transfers fail: one side of these sessions does not behave as FTP client or server",
+	  NULL,
 	},
 	{ "reject_family", "reject-family",
 	  "PORT/227 lines came over IPv6, or EPRT |2| over IPv4",
 	  "configure the FTP software to use EPRT/EPSV on IPv6",
+	  NULL,
 	},
 	{ "nat_failed", "nat-failed",
 	  "lines that needed NAT could not be translated and were withheld (no free port, a full expectation table, or nf_nat_ftp_sym not loaded)",
 	  "keep nf_nat_ftp_sym loaded and raise net.netfilter.nf_conntrack_expect_max",
+	  NULL,
 	},
 	{ "expect_failed", "expect-failed",
 	  "expectations could not be created (a full expectation table or no memory): their data connections were not RELATED",
 	  "raise net.netfilter.nf_conntrack_expect_max",
+	  NULL,
 	},
 };
+
+/* How to turn bool setting @name on where it applies: its per-netns
+ * sysctl if the module has one, else the module parameter.
+ */
+static const char *setting_hint(const struct check *c, const char *name,
+				char *buf, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i < c->settings.n; i++) {
+		const struct setting *st =
+			VEC_AT(&c->settings, struct setting, i);
+
+		if (!strcmp(st->name, name) && !strcmp(st->source, "netns")) {
+			snprintf(buf, size,
+				 "sysctl -w net.netfilter.%s%s=1 (this network namespace)",
+				 SETTING_SYSCTL_PREFIX, name);
+			return buf;
+		}
+	}
+	snprintf(buf, size, "%s=Y (module parameter, %s/%s)", name,
+		 opt.sys_params, name);
+	return buf;
+}
 
 static uint64_t counter_value(const struct vec *v, const char *name)
 {
@@ -591,6 +625,7 @@ static void check_counters(struct check *c, const struct vec *before)
 	const struct counter_diag *cd;
 	const char *name;
 	struct diag *d;
+	char hint[160];
 	uint64_t n, b;
 	size_t i, k;
 	bool known;
@@ -622,7 +657,11 @@ static void check_counters(struct check *c, const struct vec *before)
 				  "%s is %llu: %s",
 				  name, (unsigned long long)n,
 				  known ? cd->what : "the helper refused lines");
-		if (known)
+		if (known && cd->setting)
+			diag_text(c, &d->fix, "%s %s", cd->fix,
+				  setting_hint(c, cd->setting, hint,
+					       sizeof(hint)));
+		else if (known)
 			diag_text(c, &d->fix, "%s", cd->fix);
 		else
 			diag_text(c, &d->fix,
