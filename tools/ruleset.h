@@ -120,6 +120,11 @@ int ruleset_add(struct ruleset *rs, struct rs_action *a);
 int ruleset_read(struct ruleset *rs);
 int ruleset_read_nft(struct ruleset *rs);
 int ruleset_read_ipt(struct ruleset *rs, int v6);
+/* The same from what "nft -j list ruleset" and "iptables-save" (@v6:
+ * "ip6tables-save") printed; @text is cut up in place.  For the unit test.
+ */
+int ruleset_parse_nft(struct ruleset *rs, const char *json, size_t len);
+int ruleset_parse_ipt(struct ruleset *rs, int v6, char *text);
 
 const char *hook_name(enum rs_hook hook);
 const char *source_name(enum rs_source src);

@@ -301,18 +301,38 @@ static int collect_lines(struct ipt_walk *w, char *out)
 	return 0;
 }
 
-int ruleset_read_ipt(struct ruleset *rs, int v6)
+int ruleset_parse_ipt(struct ruleset *rs, int v6, char *text)
 {
-	char *const argv[] = { v6 ? "ip6tables-save" : "iptables-save", NULL };
 	struct ipt_walk w = {
 		.rs = rs,
 		.source = v6 ? SRC_IP6TABLES : SRC_IPTABLES,
 		.fams = v6 ? FAM_IPV6 : FAM_IPV4,
 		.lines = VEC_INIT(struct ipt_line),
 	};
-	char *err = rs->ipt_error[v6];
 	struct rs_match m;
-	size_t len, i;
+	size_t i;
+	int rc;
+
+	rs->ipt_read[v6] = true;
+	rc = collect_lines(&w, text);
+	for (i = 0; !rc && i < N_ELEM(builtin); i++) {
+		if (match_init(&m, w.fams)) {
+			rc = -1;
+			break;
+		}
+		rc = walk_chain(&w, builtin[i].table, builtin[i].chain, &m,
+				builtin[i].hook, builtin[i].prio, 0);
+		match_free(&m);
+	}
+	vec_free(&w.lines);
+	return rc ? -1 : 0;
+}
+
+int ruleset_read_ipt(struct ruleset *rs, int v6)
+{
+	char *const argv[] = { v6 ? "ip6tables-save" : "iptables-save", NULL };
+	char *err = rs->ipt_error[v6];
+	size_t len;
 	char *out;
 	int rc;
 
@@ -329,18 +349,7 @@ int ruleset_read_ipt(struct ruleset *rs, int v6)
 		free(out);
 		return 0;
 	}
-	rs->ipt_read[v6] = true;
-	rc = collect_lines(&w, out);
-	for (i = 0; !rc && i < N_ELEM(builtin); i++) {
-		if (match_init(&m, w.fams)) {
-			rc = -1;
-			break;
-		}
-		rc = walk_chain(&w, builtin[i].table, builtin[i].chain, &m,
-				builtin[i].hook, builtin[i].prio, 0);
-		match_free(&m);
-	}
-	vec_free(&w.lines);
+	rc = ruleset_parse_ipt(rs, v6, out);
 	free(out);
-	return rc ? -1 : 0;
+	return rc;
 }

@@ -538,12 +538,36 @@ static int walk_base_chains(struct nft_walk *w)
 	return 0;
 }
 
-int ruleset_read_nft(struct ruleset *rs)
+int ruleset_parse_nft(struct ruleset *rs, const char *json, size_t len)
 {
-	char *const argv[] = { "nft", "-j", "list", "ruleset", NULL };
 	struct nft_walk w = { .rs = rs };
 	json_error_t jerr;
 	json_t *doc;
+	int rc = 0;
+
+	doc = json_loadb(json, len, 0, &jerr);
+	if (!doc) {
+		snprintf(rs->nft_error, sizeof(rs->nft_error),
+			 "nft -j list ruleset: bad JSON: %.100s", jerr.text);
+		return 0;
+	}
+	w.items = json_object_get(doc, "nftables");
+	if (json_is_array(w.items)) {
+		rc = collect_objects(&w);
+		if (!rc)
+			rc = walk_base_chains(&w);
+		rs->nft_read = true;
+	} else {
+		snprintf(rs->nft_error, sizeof(rs->nft_error),
+			 "nft -j list ruleset: no \"nftables\" array");
+	}
+	json_decref(doc);
+	return rc ? -1 : 0;
+}
+
+int ruleset_read_nft(struct ruleset *rs)
+{
+	char *const argv[] = { "nft", "-j", "list", "ruleset", NULL };
 	size_t len;
 	char *out;
 	int rc;
@@ -565,21 +589,7 @@ int ruleset_read_nft(struct ruleset *rs)
 		free(out);
 		return 0;
 	}
-	doc = json_loadb(out, len, 0, &jerr);
+	rc = ruleset_parse_nft(rs, out, len);
 	free(out);
-	if (!doc) {
-		snprintf(rs->nft_error, sizeof(rs->nft_error),
-			 "nft -j list ruleset: bad JSON: %.100s", jerr.text);
-		return 0;
-	}
-	w.items = json_object_get(doc, "nftables");
-	rc = 0;
-	if (json_is_array(w.items)) {
-		rc = collect_objects(&w);
-		if (!rc)
-			rc = walk_base_chains(&w);
-		rs->nft_read = true;
-	}
-	json_decref(doc);
-	return rc ? -1 : 0;
+	return rc;
 }
