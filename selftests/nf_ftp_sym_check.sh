@@ -31,9 +31,10 @@
 #                              a counters file (FTP_SYM_PROC_COUNTERS)
 #      stock-auto-assign       nf_conntrack_helper=1 (FTP_SYM_PROC_SYSCTL;
 #                              6.1 and later have no such sysctl)
-#    The fix of reject-low-port names the module parameter, or the
-#    per-netns sysctl nf_ftp_sym_allow_low_ports when there is one (a file
-#    in FTP_SYM_PROC_SYSCTL stands in for it), and the settings say which.
+#    The fix of reject-low-port names the per-netns sysctl
+#    nf_ftp_sym_allow_low_ports where the module has one, else the module
+#    parameter (FTP_SYM_PROC_SYSCTL pointed at a directory with and
+#    without it shows both), and the settings say which.
 #    The text form names the finding and its fix.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -416,24 +417,35 @@ else
 	fail "broken: reject-other: $(json_get counters '[x["message"] for x in d["diagnoses"]]')"
 fi
 fix_of='[x["fix"] for x in d["diagnoses"] if x["id"] == "reject-low-port"][0]'
-if [[ $(json_get counters "$fix_of") == *"allow_low_ports=Y (module parameter"* &&
-	$(json_get counters 'd["settings"]["allow_low_ports"]') == "{'value': False, 'source': 'module'}" ]]; then
-	pass "broken: reject-low-port's fix names the module parameter"
+# The settings where they apply: the namespace's own sysctl when the
+# module has one (net.netfilter.nf_ftp_sym_allow_low_ports), else the
+# module parameter (a sysctl directory without it stands in for such a
+# module); a file stands in for a sysctl the module lacks.
+if ip netns exec "$ns_router" test -e /proc/sys/net/netfilter/nf_ftp_sym_allow_low_ports; then
+	real_fix="sysctl -w net.netfilter.nf_ftp_sym_allow_low_ports=1"
+	real_setting="{'value': 0, 'source': 'netns'}"
 else
-	fail "broken: reject-low-port's fix: $(json_get counters "$fix_of")"
+	real_fix="allow_low_ports=Y (module parameter"
+	real_setting="{'value': False, 'source': 'module'}"
 fi
-# A per-netns setting, as the module may provide one: shown, and named
-# in the fix instead of the module parameter.
-mkdir -p "$out/sysctl-netns"
+mkdir -p "$out/sysctl-none" "$out/sysctl-netns"
 echo 1 >"$out/sysctl-netns/nf_ftp_sym_allow_low_ports"
+run_check nosysctl "FTP_SYM_PROC_COUNTERS=$out/counters" \
+	"FTP_SYM_PROC_SYSCTL=$out/sysctl-none/"
 run_check netns "FTP_SYM_PROC_COUNTERS=$out/counters" \
 	"FTP_SYM_PROC_SYSCTL=$out/sysctl-netns/"
-if [[ $(json_get netns "$fix_of") == *"sysctl -w net.netfilter.nf_ftp_sym_allow_low_ports=1"* &&
-	$(json_get netns 'd["settings"]["allow_low_ports"]') == "{'value': 1, 'source': 'netns'}" ]]; then
-	pass "per-netns setting: shown with its source, named in the fix"
-else
-	fail "per-netns setting: $(json_get netns 'd["settings"]'): $(json_get netns "$fix_of")"
-fi
+for c in "counters|$real_fix|$real_setting|this namespace's settings" \
+	"nosysctl|allow_low_ports=Y (module parameter|{'value': False, 'source': 'module'}|no sysctl: the module parameter" \
+	"netns|sysctl -w net.netfilter.nf_ftp_sym_allow_low_ports=1|{'value': 1, 'source': 'netns'}|a per-netns sysctl"; do
+	IFS='|' read -r name want_fix want_setting what <<<"$c"
+	got_fix=$(json_get "$name" "$fix_of")
+	got_setting=$(json_get "$name" 'd["settings"]["allow_low_ports"]')
+	if [[ $got_fix == *"$want_fix"* && $got_setting == "$want_setting" ]]; then
+		pass "settings, $what: allow_low_ports $want_setting, named in reject-low-port's fix"
+	else
+		fail "settings, $what: allow_low_ports $got_setting, fix: $got_fix"
+	fi
+done
 mkdir -p "$out/sysctl"
 echo 1 >"$out/sysctl/nf_conntrack_helper"
 run_check autoassign "FTP_SYM_PROC_SYSCTL=$out/sysctl/"
