@@ -112,6 +112,11 @@ selftest-6.12: tools selftest-bin
 demo-6.12: tools
 	scripts/other-kernel.sh demo
 
+# docs/interop.md from a run of the interop selftest in the VM (the
+# servers and clients it finds, their versions, the matrix, the quirks).
+interop-doc: modules tools
+	scripts/interop-doc.sh $(VM_ARGS)
+
 # The debug kernel lane (KASAN, lockdep, kmemleak, UBSAN, DEBUG_LIST...):
 # a 6.1 kernel from linux-source-6.1, built once into .cache/debug-kernel
 # (30+ minutes on 2 cores, so not part of "make check"), then the
@@ -154,4 +159,4 @@ check: deps
 	deps lint unit fuzz fuzz-replay selftest check tools tools-check \
 	install modules-6.12 selftest-6.12 modules-clean dkms-install \
 	dkms-remove dkms-check demo demo-check demo-6.12 debug-kernel \
-	selftest-debug selftest-bin
+	selftest-debug selftest-bin interop-doc
