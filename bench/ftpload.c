@@ -17,8 +17,10 @@
  *       cut inside the address.  Prints lines=N ...
  *   ftpload hold --server A --sessions N [--port-base P] --release FILE
  *       N sessions at once, each logged in and with a PORT (port P + i)
- *       answered; prints ready=N failed=F elapsed=T; once FILE exists each
- *       sends NOOP, then all are reset; prints alive=N failed=F.
+ *       answered; prints ready=N stalled=S failed=F elapsed=T (S: PORT
+ *       never answered; T: until the last one got ready); once FILE
+ *       exists each ready one sends NOOP, then all are reset; prints
+ *       alive=N failed=F.
  *   ftpload kabuild --server A --count N [--sessions S] [--sport-base B]
  *                   --release FILE
  *       S sessions open N data connections between them (PASV, connect
@@ -607,23 +609,27 @@ static bool hold_readable(struct hold *h)
 	return h->len < sizeof(h->buf);
 }
 
-/* Drive every session in H_CONNECT to @until, at most @inflight
- * connecting at once, until none makes progress for opt_timeout seconds
- * or @limit seconds are over.  Returns how many got there.
+/* Connect and log in all @n sessions, at most @inflight connecting or
+ * logging in at once, and send each its PORT.  A session waiting for the
+ * PORT's answer no longer counts as in flight: a helper that withholds the
+ * line stalls that session, not the others.  Stops when every session is
+ * ready or failed, or nothing moved for opt_timeout seconds, or after
+ * @limit seconds.  Returns how many are ready; *last is the time from
+ * the start to the last one that got ready.
  */
 static unsigned int hold_drive(int epfd, struct hold *hs, unsigned int n,
-			       enum hold_state until, unsigned int inflight,
-			       double limit)
+			       unsigned int inflight, double limit,
+			       double *last)
 {
 	struct epoll_event ev[256];
-	unsigned int next = 0, active = 0, done = 0;
+	unsigned int next = 0, active = 0, waiting = 0, done = 0;
 	double start = now(), progress = start;
 	enum hold_state was;
 	struct hold *h;
 	int k, r;
 
+	*last = 0;
 	for (;;) {
-		/* Start new connections up to the in-flight limit. */
 		while (next < n && active < inflight) {
 			h = &hs[next++];
 			h->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -645,7 +651,7 @@ static unsigned int hold_drive(int epfd, struct hold *hs, unsigned int n,
 			epoll_ctl(epfd, EPOLL_CTL_ADD, h->fd, &ev[0]);
 			active++;
 		}
-		if (!active && next >= n)
+		if (next >= n && !active && !waiting)
 			break;
 		if (now() - start > limit || now() - progress > opt_timeout)
 			break;
@@ -653,22 +659,28 @@ static unsigned int hold_drive(int epfd, struct hold *hs, unsigned int n,
 		for (r = 0; r < k; r++) {
 			h = ev[r].data.ptr;
 			was = h->st;
-			if (!hold_readable(h)) {
+			if (!hold_readable(h))
+				h->st = H_FAILED;
+			if (h->st == was)
+				continue;
+			progress = now();
+			if (was < H_200)
+				active--;
+			else if (was == H_200)
+				waiting--;
+			else if (was == H_READY)
+				done--;
+			if (h->st < H_200) {
+				active++;
+			} else if (h->st == H_200) {
+				waiting++;
+			} else if (h->st == H_READY) {
+				done++;
+				*last = progress - start;
+			} else {
 				epoll_ctl(epfd, EPOLL_CTL_DEL, h->fd, NULL);
 				reset_close(h->fd);
 				h->fd = -1;
-				h->st = H_FAILED;
-				if (was == until)
-					done--;
-				else
-					active--;
-				continue;
-			}
-			if (h->st != was)
-				progress = now();
-			if (was != until && h->st == until) {
-				done++;
-				active--;
 			}
 		}
 	}
@@ -708,8 +720,8 @@ static unsigned int hold_wait(int epfd, struct hold *hs, unsigned int n,
 static int hold(void)
 {
 	struct hold *hs = calloc(opt_sessions, sizeof(*hs));
-	double start, limit = 60.0 * opt_timeout;
-	unsigned int i, ready, alive;
+	double start, last, limit = 60.0 * opt_timeout;
+	unsigned int i, ready, alive, stalled = 0;
 	struct stat st;
 	int epfd;
 
@@ -723,10 +735,11 @@ static int hold(void)
 		hs[i].index = i;
 		hs[i].fd = -1;
 	}
-	start = now();
-	ready = hold_drive(epfd, hs, opt_sessions, H_READY, 256, limit);
-	printf("ready=%u failed=%u elapsed=%.3f\n", ready,
-	       opt_sessions - ready, now() - start);
+	ready = hold_drive(epfd, hs, opt_sessions, 256, limit, &last);
+	for (i = 0; i < opt_sessions; i++)
+		stalled += hs[i].st == H_200;
+	printf("ready=%u stalled=%u failed=%u elapsed=%.3f\n", ready, stalled,
+	       opt_sessions - ready - stalled, last);
 
 	for (i = 0; i < 10 * limit && stat(opt_release, &st); i++)
 		usleep(100000);
