@@ -5,12 +5,15 @@
   report.py --log LOG [--json FILE | --json-dir DIR] [--meta KEY=VALUE]...
             [--markdown]
   report.py --table JSON [--markdown]
+  report.py --compare JSON... [--markdown]
 
 LOG is what bench/guest printed (through the VM's console): "@bench",
 "@meta", "@detail", "@skip" and "@error" lines, anything else ignored.
 --json-dir writes DIR/<kernel>-<YYYYMMDD-HHMM>.json.  The table goes to
 stdout.  Exit status 1 when the log holds an @error line or no
 measurement at all (the harness broke), never because of a number.
+--compare prints the ratios of several runs side by side, one column pair
+(sym/stock, sym/none) per file.
 
 Each figure and metric gets, per configuration, its values in round order,
 rounds, median, min and max; and the ratios of the medians ftp-sym/stock
@@ -175,16 +178,59 @@ def table(figures, markdown):
     return "\n".join(out)
 
 
+def compare(paths, markdown):
+    docs = []
+    for p in paths:
+        with open(p) as f:
+            docs.append(json.load(f))
+    keys = []
+    for d in docs:
+        for f in d["figures"]:
+            k = (f["figure"], f["metric"])
+            if k not in keys:
+                keys.append(k)
+    head = ["figure", "metric", "better"]
+    for d in docs:
+        m = d["meta"]
+        tag = "%s %s" % (m.get("kernel", "?").split("-")[0],
+                         m.get("commit", "?"))
+        head += ["%s sym/stock" % tag, "%s sym/none" % tag]
+    rows = []
+    for k in keys:
+        row = [k[0], k[1], "-"]
+        for d in docs:
+            f = next((x for x in d["figures"]
+                      if (x["figure"], x["metric"]) == k), None)
+            if f:
+                row[2] = f["better"]
+            row += [fmt(f.get("ratio_ftpsym_stock")) if f else "",
+                    fmt(f.get("ratio_ftpsym_nohelper")) if f else ""]
+        rows.append(row)
+    if markdown:
+        out = ["| " + " | ".join(head) + " |",
+               "|" + "|".join("---" for _ in head) + "|"]
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+    else:
+        w = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+        out = ["  ".join(r[i].ljust(w[i]) for i in range(len(head))).rstrip()
+               for r in [head] + rows]
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--log")
     ap.add_argument("--table")
+    ap.add_argument("--compare", nargs="+")
     ap.add_argument("--json")
     ap.add_argument("--json-dir")
     ap.add_argument("--meta", action="append", default=[])
     ap.add_argument("--markdown", action="store_true")
     a = ap.parse_args()
 
+    if a.compare:
+        print(compare(a.compare, a.markdown))
+        return 0
     if a.table:
         with open(a.table) as f:
             doc = json.load(f)
