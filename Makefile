@@ -48,6 +48,7 @@ clean: modules-clean
 	$(MAKE) -C tests/fuzz clean
 	$(MAKE) -C tools clean
 	$(MAKE) -C selftests clean
+	$(MAKE) -C bench clean
 
 # DKMS: the sources dkms needs, and nothing else, under /usr/src.
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
@@ -127,6 +128,25 @@ debug-kernel:
 selftest-debug: tools selftest-bin
 	scripts/debug-kernel.sh selftest $(TESTS)
 
+# Benchmarks (docs/performance.md): one VM boot, ftp-sym, the stock helper
+# and no helper interleaved, JSON in bench/results.  QUICK=1: one short
+# round (CI; proves the harness, numbers mean little).  ROUNDS=N, ONLY=
+# data,control,scale,keepalive.  bench-parse: the parser in userspace.
+QUICK ?=
+ROUNDS ?=
+ONLY ?=
+BENCH_ARGS = $(if $(QUICK),--quick) $(if $(ROUNDS),--rounds $(ROUNDS)) \
+	$(if $(ONLY),--only $(ONLY))
+
+bench:
+	bench/run $(BENCH_ARGS)
+
+bench-6.12:
+	bench/run --kernel 6.12 $(BENCH_ARGS)
+
+bench-parse:
+	$(MAKE) -C bench parse-run
+
 # The README's first command: build, boot the VM once, run demo/run in it.
 # Colour when our output is a terminal (inside the VM it always is one).
 demo: deps
@@ -154,9 +174,10 @@ check: deps
 	$(MAKE) dkms-check
 	$(MAKE) modules selftest-bin
 	scripts/check-kernels.sh
+	$(MAKE) bench QUICK=1
 
 .PHONY: all modules modules-strict modules_install install-modules clean \
 	deps lint unit fuzz fuzz-replay selftest check tools tools-check \
 	install modules-6.12 selftest-6.12 modules-clean dkms-install \
 	dkms-remove dkms-check demo demo-check demo-6.12 debug-kernel \
-	selftest-debug selftest-bin interop-doc
+	selftest-debug selftest-bin interop-doc bench bench-6.12 bench-parse

@@ -21,8 +21,8 @@ packages=(
 	# build
 	gcc make kmod linux-headers-amd64 linux-source-6.1 pkg-config
 	libnetfilter-conntrack-dev libmnl-dev libjansson-dev
-	# lint, unit tests, fuzzing
-	shellcheck shfmt clang libclang-rt-14-dev
+	# lint, unit tests, fuzzing, the parser benchmark (callgrind)
+	shellcheck shfmt clang libclang-rt-14-dev valgrind
 	# VM runner
 	linux-image-amd64 qemu-system-x86 busybox-static cpio xz-utils zstd
 	# the guest's userland, shared from this machine's root
