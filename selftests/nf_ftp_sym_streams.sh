@@ -28,7 +28,8 @@
 #  F. A GRE conntrack whose master is an ftp-sym control connection, made
 #     and deleted through ctnetlink (as PPTP's are): nothing takes ftp-sym
 #     for PPTP (the kernel treats any master helper with .destroy as PPTP
-#     and frees its help data as GRE keymaps).
+#     and frees its help data as GRE keymaps).  An expected skip on 6.12,
+#     whose core takes every master for PPTP (see F below).
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -282,7 +283,18 @@ fi
 
 # ------------------------------------------------------------ F
 
-if peer_start f "$ns_client" "$SERVER_IP4"; then
+# Debian's 6.12 lacks the check in destroy_gre_conntrack() that only a
+# master whose helper has .destroy (PPTP) holds GRE keymaps: it reads any
+# master's help area as keymap pointers.  A GRE child made through ctnetlink
+# panics it with the stock "ftp" helper as master too (seen in the 6.12
+# guest: __list_del_entry_valid_or_report from nf_ct_gre_keymap_destroy), so
+# there is nothing a helper can do and F cannot run.
+GRE_KEYMAP_UNCHECKED_KERNELS='6.12.*'
+
+# shellcheck disable=SC2053 # a glob
+if [[ $(uname -r) == $GRE_KEYMAP_UNCHECKED_KERNELS ]]; then
+	skip_on "$GRE_KEYMAP_UNCHECKED_KERNELS" "F: the kernel takes any GRE child's master for PPTP, whatever its helper"
+elif peer_start f "$ns_client" "$SERVER_IP4"; then
 	port=$(peer_port)
 	peer_do f cmd NOOP
 	if ip netns exec "$ns_router" "$NFCT_INJECT" gre-child "$CLIENT_IP4" \
