@@ -327,25 +327,28 @@ fi
 
 section "2: conntrack -F during downloads"
 vsftpd_restart "anon_max_rate=$RATE" || ksft_exit
-# reset_flows: the data connections (port pairs, neither a control port,
-# smaller port first) the router sent a TCP reset for since rules() loaded
-# its ruleset: its filter refusing them as NEW, or its own stack
-# answering for a masquerade mapping that the flush took away.
+# reset_flows: the server's port of each data connection (neither end a
+# control port) the router sent a TCP reset for since rules() loaded its
+# ruleset: its filter refusing them as NEW, or its own stack answering for
+# a masquerade mapping that the flush took away.  A reset to the server has
+# the server's port as destination, one to the client as source.
 reset_flows() {
-	local e a b t
+	local d a b
 	local -A seen=()
 
-	while read -r e; do
-		[[ $e =~ ([0-9]+)\ \.\ ([0-9]+)$ ]] || continue
-		a=${BASH_REMATCH[1]} b=${BASH_REMATCH[2]}
-		[[ $a -gt $b ]] && { t=$a; a=$b; b=$t; }
-		seen["$a $b"]=1
+	while read -r d a b; do
+		[[ $b =~ ^[0-9]+$ ]] || continue
+		if [[ $d == "$SERVER_IP4" ]]; then
+			seen[$b]=1
+		else
+			seen[$a]=1
+		fi
 	done < <(ip netns exec "$ns_router" nft -j list set inet ftpsym_filter resets |
 		/usr/bin/python3 -c '
 import json, sys
 for o in json.load(sys.stdin)["nftables"]:
     for e in o.get("set", {}).get("elem", []) or []:
-        print(" . ".join(str(x) for x in e["concat"]))')
+        print(" ".join(str(x) for x in e["concat"]))')
 	printf '%s\n' "${!seen[@]}"
 }
 
@@ -354,8 +357,11 @@ for o in json.load(sys.stdin)["nftables"]:
 # resets what no longer has a mapping), and nothing tells the client, whose
 # curl stops after 5 s without data (--speed-limit, exit 28).  So a
 # download passes if it completed intact, or if it failed and the router
-# reset its data connection: a PASV one to the server's passive port
-# range (40000-40999), a PORT one between two other ports.
+# reset its data connection: a PASV one has the server's passive port
+# (40000-40999), a PORT one the server's ephemeral port, which the server's
+# port range keeps out of the passive range (ports alone told them apart
+# wrongly when an ephemeral port fell into it).
+ip netns exec "$ns_server" sysctl -qw net.ipv4.ip_local_port_range="41000 60999"
 for layout in none masq; do
 	rules yes "$layout" reject || ksft_exit
 	if slow_start "flush-$layout" "pasv:4:$SERVER_IP4" "port:4:$SERVER_IP4"; then
@@ -364,15 +370,13 @@ for layout in none masq; do
 		slow_wait "flush-$layout"
 		stats_diff "$ns_router"
 		mapfile -t flows < <(reset_flows)
-		echo "# flush $layout: data connections reset by the router: ${flows[*]:-none}"
+		echo "# flush $layout: server ports of the data connections the router reset: ${flows[*]:-none}"
 		for k in "flush-$layout.pasv.4" "flush-$layout.port.4"; do
 			echo "# flush $layout: ${k#*.}: ${SLOW_RES[$k]}"
 			reset=0
 			for f in "${flows[@]}"; do
-				read -r a b <<<"$f"
 				pasv_port=0
-				[[ ($a -ge 40000 && $a -le 40999) || ($b -ge 40000 && $b -le 40999) ]] &&
-					pasv_port=1
+				[[ $f -ge 40000 && $f -le 40999 ]] && pasv_port=1
 				if [[ $k == *.pasv.* && $pasv_port -eq 1 ]] ||
 					[[ $k == *.port.* && $pasv_port -eq 0 ]]; then
 					reset=1
