@@ -10,7 +10,8 @@
 # Router A writes its own policy (net.netfilter.nf_ftp_sym_*): loose 1,
 # allow_low_ports 1, max_expected 1, expect_timeout 20, keepalive_interval
 # 0.  Router B writes only loose 0 and follows the module parameters for
-# the rest.  At the same time, on one control connection through each:
+# the rest; ftp-sym shows each its own.  At the same time, on one control
+# connection through each:
 #
 #  - a PORT naming a third party: an expectation in A, reject_bounce in B;
 #  - a PORT for port 1000: an expectation in A, reject_low_port in B;
@@ -76,6 +77,21 @@ if [[ $ok -eq 1 && ${got_b% } == "$want_b" ]]; then
 	pass "each router has its own settings (B follows the module: $want_b)"
 else
 	fail "settings: A written ok=$ok, B '${got_b% }', want '$want_b'"
+fi
+
+# What ftp-sym shows in each namespace is what applies there.
+TOOL=$NF_FTP_SYM_REPO/tools/ftp-sym
+if [[ -x $TOOL ]]; then
+	tool_a=$(ip netns exec "${NS[ra]}" "$TOOL" --json --counters 2>&1 |
+		/usr/bin/python3 -c 'import json, sys; p = json.load(sys.stdin)["params"]; print(p["loose"], p["max_expected"], p["keepalive_interval"])' 2>&1)
+	tool_b=$(ip netns exec "${NS[rb]}" "$TOOL" --counters 2>&1 | grep -o ' max_expected=[0-9]*')
+	if [[ $tool_a == "True 1 0" && $tool_b == " max_expected=$(<"$params/max_expected")" ]]; then
+		pass "ftp-sym shows each namespace's settings (A: loose, max_expected 1, keepalive_interval 0)"
+	else
+		fail "ftp-sym in A: '$tool_a', in B: '$tool_b'"
+	fi
+else
+	fail "$TOOL not built (make tools)"
 fi
 
 for r in a b; do

@@ -171,7 +171,7 @@ int main(int argc, char **argv)
 	ret = read_counters(&counters);
 	if (ret)
 		goto out;
-	if (read_params(&params)) {
+	if (read_params(&params) || overlay_netns_settings(&params)) {
 		errmsg("out of memory");
 		ret = EXIT_FAIL;
 		goto out;

@@ -233,6 +233,53 @@ int read_settings(struct vec *out)
 	return ret;
 }
 
+/* A boolean module parameter reads Y or N, its sysctl 1 or 0: keep one
+ * form, so that an output's type does not depend on where a value came from.
+ */
+static const char *bool_as_param(const char *param, const char *sysctl)
+{
+	if ((!strcmp(param, "Y") || !strcmp(param, "N")) &&
+	    (!strcmp(sysctl, "0") || !strcmp(sysctl, "1")))
+		return sysctl[0] == '1' ? "Y" : "N";
+	return sysctl;
+}
+
+int overlay_netns_settings(struct vec *params)
+{
+	struct vec settings = VEC_INIT(struct setting);
+	const struct setting *st;
+	struct kv *kv;
+	size_t i, k;
+	char *v;
+	int ret;
+
+	ret = read_settings(&settings);
+	for (i = 0; !ret && i < settings.n; i++) {
+		st = VEC_AT(&settings, struct setting, i);
+		if (strcmp(st->source, "netns"))
+			continue;
+		for (k = 0; k < params->n; k++) {
+			kv = VEC_AT(params, struct kv, k);
+			if (strcmp(kv->name, st->name))
+				continue;
+			v = strdup(bool_as_param(kv->value, st->value));
+			if (!v) {
+				ret = -1;
+				break;
+			}
+			free(kv->value);
+			kv->value = v;
+			break;
+		}
+		if (k == params->n && kv_add(params, st->name, st->value))
+			ret = -1;
+	}
+	vec_free(&settings);
+	if (!ret && params->n)
+		qsort(params->items, params->n, params->size, kv_cmp);
+	return ret;
+}
+
 const char *setting_get(const struct vec *settings, const char *name)
 {
 	size_t i;

@@ -31,7 +31,7 @@ int read_counters(struct vec *out);
 int read_params(struct vec *out);
 /* A netfilter sysctl of this netns as an integer, -1 if unreadable. */
 long read_sysctl(const char *name);
-/* keepalive_interval > 0, from the module parameters. */
+/* keepalive_interval > 0, from @params. */
 bool keepalive_enabled(const struct vec *params);
 
 /* The helper's settings as they apply to this network namespace: a
@@ -48,6 +48,11 @@ struct setting {
 
 /* Sorted by name.  Returns 0, or -1 when out of memory. */
 int read_settings(struct vec *out);
+/* Give @params (from read_params()) the values of this namespace's
+ * per-netns sysctls, so that what is shown is what applies here.  Returns
+ * 0, or -1 when out of memory.
+ */
+int overlay_netns_settings(struct vec *params);
 /* The value of setting @name, NULL if there is none. */
 const char *setting_get(const struct vec *settings, const char *name);
 
