@@ -226,7 +226,8 @@ void print_counters_table(const struct vec *counters,
 
 	printf("COUNTERS (this network namespace)\n");
 	print_kv_columns(counters);
-	printf("\nSETTINGS (this network namespace: net.netfilter.nf_ftp_sym_*, else the module parameter)\n ");
+	printf("\nSETTINGS (this network namespace: %s, %s)\n ",
+	       "net.netfilter.nf_ftp_sym_*", "else the module parameter");
 	for (i = 0; i < params->n; i++)
 		printf(" %s=%s", VEC_AT(params, struct kv, i)->name,
 		       VEC_AT(params, struct kv, i)->value);
