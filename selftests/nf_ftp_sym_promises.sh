@@ -43,6 +43,10 @@
 #     0 loses it).
 # 10. expect_timeout=4 (module reloaded): an expectation is gone within
 #     its 4 s; with the default it has more than 200 s left.
+# 11. Under NAT, no free port: a second session's PORT for the port a
+#     first one's expectation holds (65535, nothing above it to try) is
+#     withheld, not sent untranslated, and goes out rewritten on a
+#     retransmission once that expectation has timed out.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -673,6 +677,49 @@ if reload_ct expect_timeout=4; then
 	peer_stop e2 close
 else
 	fail "expect_timeout: cannot reload $CT with expect_timeout=4"
+fi
+
+# ------------------------------------------------------------ 11. no free port
+
+# Still with expect_timeout=4.  Under masquerade two sessions of the client
+# send "PORT ...,255,255": the first gets port 65535 of the router's
+# address, the second's expectation would be the same one and the kernel
+# has no other port to try (nf_nat_exp_find_port() tries upwards of the
+# port asked for), so its line is withheld (nat_failed), never sent
+# untranslated, and the server does not answer it.  Once the first
+# expectation has timed out, the client's retransmission gets port 65535:
+# the server sees the line rewritten and answers.
+if router_masquerade "$ns_router" &&
+	peer_start p1 "$ns_client" "$SERVER_IP4" &&
+	peer_start p2 "$ns_client" "$SERVER_IP4" --timeout "$(scaled_s 20)"; then
+	peer_do p1 cmd "PORT $C4,255,255"
+	r1=$PEER_LINE
+	stats_snap "$ns_router"
+	t_start=$(_now_ms)
+	peer_post p2 cmd "PORT $C4,255,255"
+	# shellcheck disable=SC2317 # called by busywait
+	withheld() {
+		stats_diff "$ns_router"
+		[[ ${STATSD[nat_failed]:-0} -ge 1 ]]
+	}
+	if [[ $r1 == ok*200* && $(expected 65535) -eq 1 ]] && busywait 3000 withheld &&
+		[[ $(grep -c "\"PORT ${ROUTER_S_IP4//./,},255,255\"" "$FTP_DIR/vsftpd.log") -eq 1 ]] &&
+		! grep -q "\"PORT $C4,255,255\"" "$FTP_DIR/vsftpd.log"; then
+		pass "no free port: the second PORT for 65535 is withheld (nat_failed +${STATSD[nat_failed]}), nothing untranslated reached the server"
+	else
+		fail "no free port: first '$r1', expectations for 65535: $(expected 65535), $(stats_show), server saw: $(grep -o '"PORT [^"]*"' "$FTP_DIR/vsftpd.log" | tail -n 2 | tr '\n' ' ')"
+	fi
+	peer_collect p2
+	if [[ $PEER_LINE == ok*200* ]] &&
+		[[ $(grep -c "\"PORT ${ROUTER_S_IP4//./,},255,255\"" "$FTP_DIR/vsftpd.log") -eq 2 ]]; then
+		pass "no free port: once the first expectation timed out, the retransmitted line went out rewritten and was answered after $((($(_now_ms) - t_start) / 1000)) s"
+	else
+		fail "no free port: the withheld line after the first expectation's timeout: $PEER_LINE"
+	fi
+	peer_stop p1 close
+	peer_stop p2 close
+else
+	fail "no free port: no masquerade or no sessions: $PEER_LINE"
 fi
 
 echo "# total $((EPOCHSECONDS - T0)) s"
