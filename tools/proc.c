@@ -79,13 +79,26 @@ static int kv_cmp(const void *a, const void *b)
 		      ((const struct kv *)b)->name);
 }
 
+/* The first line of the file @path, stripped, in @val; false if unreadable. */
+static bool read_line_of(const char *path, char *val, size_t size)
+{
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return false;
+	if (!fgets(val, size, f))
+		val[0] = '\0';
+	fclose(f);
+	strip(val);
+	return true;
+}
+
 /* The module parameters, sorted by name.  A missing directory gives none. */
 int read_params(struct vec *out)
 {
 	char path[512], val[256];
 	struct dirent *de;
 	DIR *d;
-	FILE *f;
 
 	d = opendir(opt.sys_params);
 	if (!d)
@@ -95,13 +108,8 @@ int read_params(struct vec *out)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", opt.sys_params,
 			 de->d_name);
-		f = fopen(path, "re");
-		if (!f)
+		if (!read_line_of(path, val, sizeof(val)))
 			continue;
-		if (!fgets(val, sizeof(val), f))
-			val[0] = '\0';
-		fclose(f);
-		strip(val);
 		if (kv_add(out, de->d_name, val)) {
 			closedir(d);
 			return -1;
@@ -177,33 +185,18 @@ static struct setting *setting_slot(struct vec *out, const char *name)
 	return st;
 }
 
-int read_settings(struct vec *out)
+/* The per-netns settings (net.netfilter.nf_ftp_sym_NAME) of this
+ * namespace, as NAME and value.  A missing directory has none.  Returns 0,
+ * or -1 when out of memory.
+ */
+static int read_netns_settings(struct vec *out)
 {
-	struct vec params = VEC_INIT(struct kv);
+	size_t plen = strlen(SETTING_SYSCTL_PREFIX);
 	char path[512], val[64];
-	struct setting *st;
 	struct dirent *de;
-	size_t i, plen;
-	FILE *f;
-	DIR *d;
 	int ret = 0;
+	DIR *d;
 
-	if (read_params(&params)) {
-		kv_free(&params);
-		return -1;
-	}
-	for (i = 0; i < params.n && !ret; i++) {
-		st = setting_slot(out, VEC_AT(&params, struct kv, i)->name);
-		if (!st) {
-			ret = -1;
-			break;
-		}
-		snprintf(st->value, sizeof(st->value), "%s",
-			 VEC_AT(&params, struct kv, i)->value);
-		st->source = "module";
-	}
-	kv_free(&params);
-	plen = strlen(SETTING_SYSCTL_PREFIX);
 	d = opendir(opt.proc_sysctl);
 	while (!ret && d && (de = readdir(d))) {
 		if (strncmp(de->d_name, SETTING_SYSCTL_PREFIX, plen) ||
@@ -211,23 +204,44 @@ int read_settings(struct vec *out)
 			continue;
 		snprintf(path, sizeof(path), "%s%s", opt.proc_sysctl,
 			 de->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (!fgets(val, sizeof(val), f))
-			val[0] = '\0';
-		fclose(f);
-		strip(val);
-		st = setting_slot(out, de->d_name + plen);
-		if (!st) {
-			ret = -1;
-			break;
-		}
-		snprintf(st->value, sizeof(st->value), "%s", val);
-		st->source = "netns";
+		if (read_line_of(path, val, sizeof(val)))
+			ret = kv_add(out, de->d_name + plen, val) ? -1 : 0;
 	}
 	if (d)
 		closedir(d);
+	return ret;
+}
+
+/* Add @src (struct kv, source @source) to @out (struct setting). */
+static int settings_add(struct vec *out, const struct vec *src,
+			const char *source)
+{
+	const struct kv *kv;
+	struct setting *st;
+	size_t i;
+
+	for (i = 0; i < src->n; i++) {
+		kv = VEC_AT(src, struct kv, i);
+		st = setting_slot(out, kv->name);
+		if (!st)
+			return -1;
+		snprintf(st->value, sizeof(st->value), "%s", kv->value);
+		st->source = source;
+	}
+	return 0;
+}
+
+int read_settings(struct vec *out)
+{
+	struct vec params = VEC_INIT(struct kv);
+	struct vec netns = VEC_INIT(struct kv);
+	int ret;
+
+	ret = read_params(&params) || read_netns_settings(&netns) ||
+	      settings_add(out, &params, "module") ||
+	      settings_add(out, &netns, "netns") ? -1 : 0;
+	kv_free(&params);
+	kv_free(&netns);
 	if (!ret && out->n)
 		qsort(out->items, out->n, out->size, setting_cmp);
 	return ret;
@@ -246,35 +260,34 @@ static const char *bool_as_param(const char *param, const char *sysctl)
 
 int overlay_netns_settings(struct vec *params)
 {
-	struct vec settings = VEC_INIT(struct setting);
-	const struct setting *st;
+	struct vec netns = VEC_INIT(struct kv);
+	const struct kv *n;
 	struct kv *kv;
 	size_t i, k;
-	char *v;
 	int ret;
+	char *v;
 
-	ret = read_settings(&settings);
-	for (i = 0; !ret && i < settings.n; i++) {
-		st = VEC_AT(&settings, struct setting, i);
-		if (strcmp(st->source, "netns"))
-			continue;
+	ret = read_netns_settings(&netns);
+	for (i = 0; !ret && i < netns.n; i++) {
+		n = VEC_AT(&netns, struct kv, i);
 		for (k = 0; k < params->n; k++) {
 			kv = VEC_AT(params, struct kv, k);
-			if (strcmp(kv->name, st->name))
-				continue;
-			v = strdup(bool_as_param(kv->value, st->value));
-			if (!v) {
-				ret = -1;
+			if (!strcmp(kv->name, n->name))
 				break;
-			}
-			free(kv->value);
-			kv->value = v;
+		}
+		if (k == params->n) {
+			ret = kv_add(params, n->name, n->value) ? -1 : 0;
+			continue;
+		}
+		v = strdup(bool_as_param(kv->value, n->value));
+		if (!v) {
+			ret = -1;
 			break;
 		}
-		if (k == params->n && kv_add(params, st->name, st->value))
-			ret = -1;
+		free(kv->value);
+		kv->value = v;
 	}
-	vec_free(&settings);
+	kv_free(&netns);
 	if (!ret && params->n)
 		qsort(params->items, params->n, params->size, kv_cmp);
 	return ret;
