@@ -158,24 +158,34 @@ static bool has_ours(const struct check *c, unsigned int fam,
 	return false;
 }
 
+/* Add every range of @ports to @out. */
+static int ps_add_ports(struct portset *out, const struct portset *ports)
+{
+	const struct port_range *r;
+	size_t k;
+
+	for (k = 0; k < ports->r.n; k++) {
+		r = VEC_AT(&ports->r, struct port_range, k);
+		if (ps_add(out, r->lo, r->hi))
+			return -1;
+	}
+	return 0;
+}
+
 /* Ports of the ftp-sym rules of family @fam that pass @pred. */
 static int attached_ports(const struct check *c, unsigned int fam,
 			  bool (*pred)(const struct rs_action *),
 			  struct portset *out)
 {
-	size_t i, k;
+	size_t i;
 
 	for (i = 0; i < c->rs.actions.n; i++) {
 		const struct rs_action *a = action_at(c, i);
-		const struct port_range *r;
 
 		if (!is_ours(a) || !(a->fams & fam) || !pred(a))
 			continue;
-		for (k = 0; k < a->dports.r.n; k++) {
-			r = VEC_AT(&a->dports.r, struct port_range, k);
-			if (ps_add(out, r->lo, r->hi))
-				return -1;
-		}
+		if (ps_add_ports(out, &a->dports))
+			return -1;
 	}
 	return 0;
 }
@@ -185,21 +195,17 @@ static int attached_ports(const struct check *c, unsigned int fam,
  */
 static int known_control_ports(const struct check *c, struct portset *out)
 {
-	size_t i, k;
+	size_t i;
 
 	if (ps_add(out, FTP_PORT, FTP_PORT))
 		return -1;
 	for (i = 0; i < c->rs.actions.n; i++) {
 		const struct rs_action *a = action_at(c, i);
-		const struct port_range *r;
 
 		if (a->kind != ACT_HELPER || ps_all(&a->dports))
 			continue;
-		for (k = 0; k < a->dports.r.n; k++) {
-			r = VEC_AT(&a->dports.r, struct port_range, k);
-			if (ps_add(out, r->lo, r->hi))
-				return -1;
-		}
+		if (ps_add_ports(out, &a->dports))
+			return -1;
 	}
 	return 0;
 }
