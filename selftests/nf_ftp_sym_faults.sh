@@ -69,7 +69,12 @@ NAT=nf_nat_ftp_sym
 params=/sys/module/$CT/parameters
 PUB4=$ROUTER_C_IP4
 PUB6=$ROUTER_C_IP6
-RATE=131072
+# The slow downloads must outlast the steps each section takes while they
+# run; on a slower kernel (the debug lane's time scale 10) those take
+# longer, so the rate drops with the scale, as in nf_ftp_sym_unload.sh.
+scale=$NF_FTP_SYM_TIME_SCALE
+[[ $scale -lt 4 ]] && scale=4
+RATE=$((131072 * 4 / scale))
 T0=$EPOCHSECONDS
 
 load_modules
