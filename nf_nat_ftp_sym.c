@@ -57,8 +57,11 @@ static struct nf_ct_helper_expectfn nf_nat_ftp_sym_expectfn = {
  * public address untranslated.  Give it what nf_nat_follow_master() would
  * have: the expectation faced the direction of the master whose
  * destination address the connection goes to, and the port is the one
- * expected (nf_nat_ftp_sym_expect() keeps the sender's port when it can).
- * Called before the nat hooks, for a connection not yet confirmed.
+ * expected.  nf_nat_ftp_sym_expect() keeps the sender's port unless
+ * another expectation holds it; when it had to move it, the sender's port
+ * is not in what reaches the backup, and the connection goes to the moved
+ * one (the transfer fails, as it would without this).  Called right after
+ * conntrack, for a connection not yet confirmed.
  */
 static void nf_nat_ftp_sym_adopt(struct nf_conn *ct)
 {
@@ -119,33 +122,35 @@ static unsigned int nf_nat_ftp_sym_hook(void *priv, struct sk_buff *skb,
 	return NF_ACCEPT;
 }
 
-/* Between conntrack and DNAT, in both families, for forwarded and local
- * connections.
+/* Right after conntrack, in both families, for forwarded and local
+ * connections: where the expectfn would have run, so that mangle and
+ * filter rules (ct status dnat, ct original daddr, ...) see the data
+ * connection's NAT as they do on the primary.
  */
 static const struct nf_hook_ops nf_nat_ftp_sym_hook_ops[] = {
 	{
 		.hook		= nf_nat_ftp_sym_hook,
 		.pf		= NFPROTO_IPV4,
 		.hooknum	= NF_INET_PRE_ROUTING,
-		.priority	= NF_IP_PRI_NAT_DST - 1,
+		.priority	= NF_IP_PRI_CONNTRACK + 1,
 	},
 	{
 		.hook		= nf_nat_ftp_sym_hook,
 		.pf		= NFPROTO_IPV4,
 		.hooknum	= NF_INET_LOCAL_OUT,
-		.priority	= NF_IP_PRI_NAT_DST - 1,
+		.priority	= NF_IP_PRI_CONNTRACK + 1,
 	},
 	{
 		.hook		= nf_nat_ftp_sym_hook,
 		.pf		= NFPROTO_IPV6,
 		.hooknum	= NF_INET_PRE_ROUTING,
-		.priority	= NF_IP6_PRI_NAT_DST - 1,
+		.priority	= NF_IP6_PRI_CONNTRACK + 1,
 	},
 	{
 		.hook		= nf_nat_ftp_sym_hook,
 		.pf		= NFPROTO_IPV6,
 		.hooknum	= NF_INET_LOCAL_OUT,
-		.priority	= NF_IP6_PRI_NAT_DST - 1,
+		.priority	= NF_IP6_PRI_CONNTRACK + 1,
 	},
 };
 

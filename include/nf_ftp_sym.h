@@ -34,7 +34,7 @@ struct nf_ftp_sym_nat_ops {
 		       const char *rep, unsigned int rep_len);
 	/* ctnetlink handed us a connection in @net (conntrackd on an HA
 	 * backup): its expectations may come the same way, without their
-	 * expectfn.  Called in atomic context.
+	 * expectfn.  Called under rcu_read_lock(): must not sleep.
 	 */
 	void (*replicated)(struct net *net);
 };
