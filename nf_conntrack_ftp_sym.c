@@ -280,10 +280,16 @@ static int ftp_sym_from_nlattr(struct nlattr *attr, struct nf_conn *ct)
 {
 	struct nf_ct_ftp_sym *info = ftp_sym_info(ct);
 	spinlock_t *lock = nf_ftp_sym_lock(ct);
+	const struct nf_ftp_sym_nat_ops *nat;
 	struct ftp_sym_stream *st;
 
 	if (!info)
 		return 0;
+	rcu_read_lock();
+	nat = rcu_dereference(nf_ftp_sym_nat_ops);
+	if (nat)
+		nat->replicated(nf_ct_net(ct));
+	rcu_read_unlock();
 	/* An update of a data connection (6.12 gives children their
 	 * master's helper) keeps it alive like one made from an
 	 * expectation.  A created one has no ct->master yet (ctnetlink sets
@@ -303,6 +309,13 @@ static int ftp_sym_from_nlattr(struct nlattr *attr, struct nf_conn *ct)
 		nf_ftp_sym_stream_free(st);
 	return 0;
 }
+
+void nf_ftp_sym_adopted(struct nf_conn *ct)
+{
+	ftp_sym_stat(nf_ftp_sym_pernet(nf_ct_net(ct)), FTP_SYM_STAT_NAT_ADOPTED);
+	nf_ftp_sym_keepalive_track(ct, NULL);
+}
+EXPORT_SYMBOL_GPL(nf_ftp_sym_adopted);
 
 static int __net_init ftp_sym_net_init(struct net *net)
 {

@@ -48,6 +48,7 @@ static const char *const ftp_sym_stat_names[FTP_SYM_STAT_MAX] = {
 	[FTP_SYM_STAT_NAT_RETRANS_ACKED] = "nat_retrans_acked",
 	[FTP_SYM_STAT_NAT_MISSED]	= "nat_missed",
 	[FTP_SYM_STAT_NAT_FAILED]	= "nat_failed",
+	[FTP_SYM_STAT_NAT_ADOPTED]	= "nat_adopted",
 	[FTP_SYM_STAT_STREAMS_CREATED]	= "streams_created",
 	[FTP_SYM_STAT_STREAMS_FREED]	= "streams_freed",
 	[FTP_SYM_STAT_STREAMS_REAPED]	= "streams_reaped",

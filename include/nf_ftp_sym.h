@@ -32,6 +32,11 @@ struct nf_ftp_sym_nat_ops {
 		       enum ip_conntrack_info ctinfo, unsigned int protoff,
 		       unsigned int off, unsigned int len,
 		       const char *rep, unsigned int rep_len);
+	/* ctnetlink handed us a connection in @net (conntrackd on an HA
+	 * backup): its expectations may come the same way, without their
+	 * expectfn.  Called under rcu_read_lock(): must not sleep.
+	 */
+	void (*replicated)(struct net *net);
 };
 
 extern const struct nf_ftp_sym_nat_ops __rcu *nf_ftp_sym_nat_ops;
@@ -41,5 +46,11 @@ extern const struct nf_ftp_sym_nat_ops __rcu *nf_ftp_sym_nat_ops;
  */
 void nf_ftp_sym_keepalive_track(struct nf_conn *ct,
 				struct nf_conntrack_expect *exp);
+
+/* Called by the NAT module when it gave a data connection whose
+ * expectation had no expectfn its master's NAT: counted, and tracked for
+ * keep-alive like the others.
+ */
+void nf_ftp_sym_adopted(struct nf_conn *ct);
 
 #endif /* _NF_FTP_SYM_H */

@@ -11,6 +11,12 @@
  *	update that TCP connection with CTA_HELP naming HELPER (its current
  *	helper): the kernel calls the helper's from_nlattr(), as for an entry
  *	conntrackd sends again
+ *   nfct_inject resync-expect SRC DST SPORT DPORT
+ *	delete the expectations of that TCP connection and create them again
+ *	as conntrackd does on an HA backup with libnetfilter_conntrack 1.0.9,
+ *	whose builder drops the expectfn, the NAT tuple and the class
+ *	(docs/ha.md); then print each one as the kernel has it now:
+ *	"expect dport=N fn=NAME|none"
  *
  * IPv4 only; exit status 0 on success, 1 with a message otherwise.
  */
@@ -27,7 +33,8 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: nfct_inject gre-child SRC DST SPORT DPORT\n"
-		"       nfct_inject helper SRC DST SPORT DPORT HELPER\n");
+		"       nfct_inject helper SRC DST SPORT DPORT HELPER\n"
+		"       nfct_inject resync-expect SRC DST SPORT DPORT\n");
 	return 1;
 }
 
@@ -57,6 +64,94 @@ static int run(enum nf_conntrack_query q, struct nf_conntrack *ct)
 		fprintf(stderr, "nfct_inject: %s\n", strerror(errno));
 	nfct_close(h);
 	return ret < 0;
+}
+
+#define MAX_EXP 64
+
+struct exp_walk {
+	const struct nf_conntrack *master;
+	struct nf_expect *found[MAX_EXP];
+	int n;
+	int print;
+};
+
+static int exp_cb(enum nf_conntrack_msg_type type, struct nf_expect *exp,
+		  void *data)
+{
+	struct exp_walk *w = data;
+	const struct nf_conntrack *m, *t;
+	const char *fn = "none";
+
+	(void)type;
+	m = nfexp_get_attr(exp, ATTR_EXP_MASTER);
+	if (!m || !nfct_cmp(w->master, m, NFCT_CMP_ORIG))
+		return NFCT_CB_CONTINUE;
+	if (w->print) {
+		t = nfexp_get_attr(exp, ATTR_EXP_EXPECTED);
+		if (nfexp_attr_is_set(exp, ATTR_EXP_FN))
+			fn = nfexp_get_attr(exp, ATTR_EXP_FN);
+		printf("expect dport=%u fn=%s\n",
+		       t ? ntohs(nfct_get_attr_u16(t, ATTR_PORT_DST)) : 0, fn);
+	} else if (w->n < MAX_EXP) {
+		w->found[w->n++] = nfexp_clone(exp);
+	}
+	return NFCT_CB_CONTINUE;
+}
+
+/* The callback registered with @h sees every expectation. */
+static int exp_dump(struct nfct_handle *h)
+{
+	uint32_t family = AF_INET;
+
+	if (nfexp_query(h, NFCT_Q_DUMP, &family) < 0) {
+		fprintf(stderr, "nfct_inject: dump: %s\n", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+static int resync_expect(const struct nf_conntrack *master)
+{
+	struct exp_walk w = { .master = master };
+	struct nfct_handle *h = nfct_open(EXPECT, 0);
+	int i, ret = 0;
+
+	if (!h) {
+		perror("nfct_open");
+		return 1;
+	}
+	nfexp_callback_register(h, NFCT_T_ALL, exp_cb, &w);
+	if (exp_dump(h)) {
+		nfct_close(h);
+		return 1;
+	}
+	for (i = 0; i < w.n; i++) {
+		if (nfexp_query(h, NFCT_Q_DESTROY, w.found[i]) < 0) {
+			fprintf(stderr, "nfct_inject: delete: %s\n",
+				strerror(errno));
+			ret = 1;
+		}
+		/* What 1.0.9's nfexp_nlmsg_build() leaves out. */
+		nfexp_attr_unset(w.found[i], ATTR_EXP_FN);
+		nfexp_attr_unset(w.found[i], ATTR_EXP_NAT_TUPLE);
+		nfexp_attr_unset(w.found[i], ATTR_EXP_NAT_DIR);
+		nfexp_attr_unset(w.found[i], ATTR_EXP_CLASS);
+		if (nfexp_query(h, NFCT_Q_CREATE, w.found[i]) < 0) {
+			fprintf(stderr, "nfct_inject: create: %s\n",
+				strerror(errno));
+			ret = 1;
+		}
+		nfexp_destroy(w.found[i]);
+	}
+	w.print = 1;
+	if (exp_dump(h))
+		ret = 1;
+	nfct_close(h);
+	if (!w.n) {
+		fprintf(stderr, "nfct_inject: no expectation of that connection\n");
+		ret = 1;
+	}
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -101,6 +196,14 @@ int main(int argc, char **argv)
 		nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(atoi(argv[5])));
 		nfct_set_attr(ct, ATTR_HELPER_NAME, argv[6]);
 		ret = run(NFCT_Q_UPDATE, ct);
+	} else if (!strcmp(argv[1], "resync-expect") && argc == 6) {
+		nfct_set_attr_u8(ct, ATTR_L3PROTO, AF_INET);
+		nfct_set_attr_u32(ct, ATTR_IPV4_SRC, src);
+		nfct_set_attr_u32(ct, ATTR_IPV4_DST, dst);
+		nfct_set_attr_u8(ct, ATTR_L4PROTO, IPPROTO_TCP);
+		nfct_set_attr_u16(ct, ATTR_PORT_SRC, htons(atoi(argv[4])));
+		nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(atoi(argv[5])));
+		ret = resync_expect(ct);
 	} else {
 		ret = usage();
 	}
