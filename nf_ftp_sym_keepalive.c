@@ -133,6 +133,21 @@ static bool ftp_sym_ka_check(struct ftp_sym_net *fsn,
 	return keep;
 }
 
+/* Under ka->lock: have the worker run within @delay.  Only ever earlier:
+ * an entry added after keepalive_interval was lowered was extended by the
+ * new, shorter grace and must be checked within the new interval, not at
+ * the end of the period the worker chose under the old one.
+ */
+static void ftp_sym_ka_due(struct ftp_sym_ka_net *ka, unsigned long delay)
+{
+	unsigned long when = jiffies + delay;
+
+	if (delayed_work_pending(&ka->work) && !time_after(ka->due, when))
+		return;
+	ka->due = when;
+	mod_delayed_work(system_wq, &ka->work, delay);
+}
+
 /* Track @ct, a data connection of one of our masters, unless it is
  * already; @delay: when the worker should look first.  Any context.
  */
@@ -141,7 +156,6 @@ static void ftp_sym_ka_add(struct ftp_sym_net *fsn, struct nf_conn *ct,
 {
 	struct ftp_sym_ka_net *ka = &fsn->ka;
 	struct ftp_sym_ka_entry *e;
-	bool first;
 
 	e = kzalloc(sizeof(*e), GFP_ATOMIC);
 	if (!e) {
@@ -163,12 +177,10 @@ static void ftp_sym_ka_add(struct ftp_sym_net *fsn, struct nf_conn *ct,
 		ftp_sym_stat(fsn, FTP_SYM_STAT_KA_UNTRACKED);
 		return;
 	}
-	first = list_empty(&ka->list);
 	list_add_tail(&e->node, &ka->list);
 	hash_add(ka->hash, &e->hnode, ftp_sym_ka_hash(&e->tuple));
 	ka->count++;
-	if (first)
-		schedule_delayed_work(&ka->work, delay);
+	ftp_sym_ka_due(ka, delay);
 	spin_unlock_bh(&ka->lock);
 	ftp_sym_stat(fsn, FTP_SYM_STAT_KA_TRACKED);
 }
@@ -246,8 +258,7 @@ static void ftp_sym_ka_work(struct work_struct *work)
 		hash_del(&e->hnode);
 	ka->count -= dropped;
 	if ((!list_empty(&ka->list) || ka->scan_until) && !ka->dead)
-		schedule_delayed_work(&ka->work,
-				      max_t(unsigned long, interval, 1) * HZ);
+		ftp_sym_ka_due(ka, max_t(unsigned long, interval, 1) * HZ);
 	spin_unlock_bh(&ka->lock);
 
 	list_for_each_entry_safe(e, tmp, &gone, node)
@@ -282,7 +293,7 @@ void nf_ftp_sym_ka_rescan(struct ftp_sym_net *fsn)
 	spin_lock_bh(&ka->lock);
 	if (!ka->dead) {
 		ka->scan_until = jiffies + FTP_SYM_KA_SCAN_WINDOW;
-		mod_delayed_work(system_wq, &ka->work, HZ);
+		ftp_sym_ka_due(ka, HZ);
 	}
 	spin_unlock_bh(&ka->lock);
 }

@@ -112,12 +112,13 @@ struct ftp_sym_stream_net {
 #define FTP_SYM_KA_HASH_BITS	10
 
 struct ftp_sym_ka_net {
-	spinlock_t lock;		/* list, hash, count, dead, scan_until */
+	spinlock_t lock;	/* list, hash, count, dead, scan_until, due */
 	struct list_head list;
 	DECLARE_HASHTABLE(hash, FTP_SYM_KA_HASH_BITS);	/* by tuple */
 	unsigned int count;
 	bool dead;
 	unsigned long scan_until;	/* look for replicated children */
+	unsigned long due;		/* when the pending work runs */
 	struct delayed_work work;
 };
 

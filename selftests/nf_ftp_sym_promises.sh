@@ -39,8 +39,9 @@
 #  9. Conntrack zones: the router tracks everything in zone 1; PASV and
 #     PORT transfers through the strict filter work, and the keep-alive
 #     finds the data connection in its zone: with a 4 s established
-#     timeout the idle master outlives it (the control: keepalive_interval
-#     0 loses it).
+#     timeout the idle master outlives it, also when the interval was
+#     lowered from 30 s to 1 s while the worker slept (the control:
+#     keepalive_interval 0 loses it).
 # 10. expect_timeout=4 (module reloaded): an expectation is gone within
 #     its 4 s; with the default it has more than 200 s left.
 # 11. Under NAT, no free port: a second session's PORT for the port a
@@ -615,6 +616,12 @@ table inet ftpsym_zone {
 }
 EOF
 ip netns exec "$ns_router" conntrack -F >/dev/null 2>&1
+# A long keep-alive period while the two downloads below are tracked:
+# the worker then sleeps 30 s, and zone_keep lowers the interval to 1 s
+# with that run still pending.  The new data connection must be checked
+# within the new second, not at the end of the old period (its master
+# would have timed out by then).
+set_param keepalive_interval "$((30 * STRETCH))"
 est0=$(ip netns exec "$ns_router" sysctl -n net.netfilter.nf_conntrack_tcp_timeout_established)
 cleanup_register ip netns exec "$ns_router" sysctl -qw \
 	"net.netfilter.nf_conntrack_tcp_timeout_established=$est0"
@@ -656,13 +663,17 @@ zone_keep() {
 	cleanup_pid "$ZK_PID"
 	busywait 10000 size_over "$out.0" 32768
 	sleep "$((6 * STRETCH))"
-	master_timeout >/dev/null || rc=1
+	ZK_LEFT=$(master_timeout) || rc=1
 	return "$rc"
 }
-if zone_keep 1 && wait "$ZK_PID" && sha_is "$FTP_DIR/client/zk.1.0" "$zk_sha"; then
-	pass "zones: keep-alive holds the idle master in zone 1 beyond a 4 s established timeout; the download ends with its 226"
+if ! zone_keep 1; then
+	fail "zones: the idle master in zone 1 expired although keep-alive ran (interval lowered from $((30 * STRETCH)) s to $STRETCH s)"
+elif ! wait "$ZK_PID"; then
+	fail "zones: the master lived ($ZK_LEFT s left) but the slow download failed"
+elif ! sha_is "$FTP_DIR/client/zk.1.0" "$zk_sha"; then
+	fail "zones: the master lived ($ZK_LEFT s left) but the download is not the file"
 else
-	fail "zones: the idle master in zone 1 expired although keep-alive ran"
+	pass "zones: keep-alive holds the idle master in zone 1 beyond a 4 s established timeout, from the first second after the interval was lowered from $((30 * STRETCH)) s; the download ends with its 226"
 fi
 if zone_keep 0; then
 	fail "zones control: with keepalive_interval=0 the master lived too: the case proves nothing"
