@@ -161,10 +161,16 @@ fi
 
 # ------------------------------------------------------------ stock
 
+# stock_unload: at exit, the stock pair this test loaded (the routers' nft
+# ct helper objects pin it: namespaces first).
+# shellcheck disable=SC2317 # called from the cleanup
+stock_unload() {
+	cleanup_all_ns
+	rmmod_bounded nf_nat_ftp && rmmod_bounded nf_conntrack_ftp
+}
 if ! module_loaded nf_nat_ftp; then
 	if modprobe -q nf_nat_ftp; then
-		cleanup_register rmmod_bounded nf_conntrack_ftp
-		cleanup_register rmmod_bounded nf_nat_ftp
+		cleanup_register stock_unload
 	else
 		skip "reference: nf_nat_ftp not available"
 		ksft_exit
