@@ -28,6 +28,7 @@
 #include <net/dst.h>
 #include <net/tcp.h>
 #include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_ecache.h>
 #include <net/netfilter/nf_conntrack_helper.h>
 #include <net/netfilter/nf_conntrack_seqadj.h>
 
@@ -529,8 +530,15 @@ int nf_ftp_sym_finish(struct ftp_sym_ctx *c)
 	 * below, its retransmission is rebuilt from the records and must
 	 * meet the same sequence numbers.
 	 */
-	if (c->adjust && c->delta)
+	if (c->adjust && c->delta) {
 		nf_ct_seqadj_set(c->ct, c->ctinfo, htonl(c->adj_seq), c->delta);
+		/* nf_ct_seqadj_set() raises no event, and ctnetlink puts the
+		 * adjustment only in events that name it: without this,
+		 * conntrackd never hands it to an HA backup, and there every
+		 * later segment of this direction is off by the rewrite.
+		 */
+		nf_conntrack_event_cache(IPCT_SEQADJ, c->ct);
+	}
 	if (c->why)
 		return NF_DROP;
 	if (!consistent) {
