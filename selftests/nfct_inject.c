@@ -17,6 +17,11 @@
  *	whose builder drops the expectfn, the NAT tuple and the class
  *	(docs/ha.md); then print each one as the kernel has it now:
  *	"expect dport=N fn=NAME|none"
+ *   nfct_inject seqadj
+ *	print the sequence adjustment of every TCP connection to port 21,
+ *	one line each: "SRC:SPORT seqadj orig POS BEFORE AFTER reply POS
+ *	BEFORE AFTER" ("none" without one): what a rewrite left, or what
+ *	conntrackd brought
  *
  * IPv4 only; exit status 0 on success, 1 with a message otherwise.
  */
@@ -34,7 +39,8 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: nfct_inject gre-child SRC DST SPORT DPORT\n"
 		"       nfct_inject helper SRC DST SPORT DPORT HELPER\n"
-		"       nfct_inject resync-expect SRC DST SPORT DPORT\n");
+		"       nfct_inject resync-expect SRC DST SPORT DPORT\n"
+		"       nfct_inject seqadj\n");
 	return 1;
 }
 
@@ -154,12 +160,69 @@ static int resync_expect(const struct nf_conntrack *master)
 	return ret;
 }
 
+static int seqadj_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
+		     void *data)
+{
+	static const int a[] = {
+		ATTR_ORIG_NAT_SEQ_CORRECTION_POS,
+		ATTR_ORIG_NAT_SEQ_OFFSET_BEFORE,
+		ATTR_ORIG_NAT_SEQ_OFFSET_AFTER,
+		ATTR_REPL_NAT_SEQ_CORRECTION_POS,
+		ATTR_REPL_NAT_SEQ_OFFSET_BEFORE,
+		ATTR_REPL_NAT_SEQ_OFFSET_AFTER,
+	};
+	char src[INET_ADDRSTRLEN];
+	unsigned int v[6];
+	struct in_addr in;
+	int i;
+
+	(void)type;
+	(void)data;
+	if (nfct_get_attr_u8(ct, ATTR_L4PROTO) != IPPROTO_TCP ||
+	    ntohs(nfct_get_attr_u16(ct, ATTR_PORT_DST)) != 21)
+		return NFCT_CB_CONTINUE;
+	in.s_addr = nfct_get_attr_u32(ct, ATTR_IPV4_SRC);
+	inet_ntop(AF_INET, &in, src, sizeof(src));
+	printf("%s:%u seqadj", src, ntohs(nfct_get_attr_u16(ct, ATTR_PORT_SRC)));
+	for (i = 0; i < 6; i++) {
+		if (!nfct_attr_is_set(ct, a[i])) {
+			printf(" none\n");
+			return NFCT_CB_CONTINUE;
+		}
+		v[i] = nfct_get_attr_u32(ct, a[i]);
+	}
+	printf(" orig %u %d %d reply %u %d %d\n", v[0], (int)v[1], (int)v[2],
+	       v[3], (int)v[4], (int)v[5]);
+	return NFCT_CB_CONTINUE;
+}
+
+static int seqadj_dump(void)
+{
+	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
+	uint32_t family = AF_INET;
+	int ret = 0;
+
+	if (!h) {
+		perror("nfct_open");
+		return 1;
+	}
+	nfct_callback_register(h, NFCT_T_ALL, seqadj_cb, NULL);
+	if (nfct_query(h, NFCT_Q_DUMP, &family) < 0) {
+		fprintf(stderr, "nfct_inject: dump: %s\n", strerror(errno));
+		ret = 1;
+	}
+	nfct_close(h);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int src, dst, gsrc, gdst;
 	struct nf_conntrack *ct;
 	int ret;
 
+	if (argc == 2 && !strcmp(argv[1], "seqadj"))
+		return seqadj_dump();
 	if (argc < 6 || addr(argv[2], &src) || addr(argv[3], &dst))
 		return usage();
 	ct = nfct_new();
