@@ -28,6 +28,8 @@ packages=(
 	# the guest's userland, shared from this machine's root
 	iproute2 nftables iptables conntrack vsftpd lftp curl wget socat
 	python3 python3-pyftpdlib tshark ethtool
+	# the HA selftest's firewall pair
+	conntrackd keepalived
 	# packaging (pahole: BTF for the 6.12 DKMS build)
 	dkms dwarves
 	# the debug kernel (make debug-kernel)
