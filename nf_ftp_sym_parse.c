@@ -835,6 +835,82 @@ static void ftp_sym_put_ipv6(struct ftp_sym_writer *w, const u8 *addr)
 	}
 }
 
+/* Commands of RFC 959, 2228, 2389, 2428, 2640, 3659 and 4217, and the
+ * X-variants of RFC 775, in lowercase: a line that starts with one of
+ * them is a line start.
+ */
+static const char *const ftp_sym_verbs[] = {
+	"abor", "acct", "adat", "allo", "appe", "auth", "ccc", "cdup", "conf",
+	"cwd", "dele", "enc", "eprt", "epsv", "feat", "help", "lang", "list",
+	"mdtm", "mic", "mkd", "mlsd", "mlst", "mode", "nlst", "noop", "opts",
+	"pass", "pasv", "pbsz", "port", "prot", "pwd", "quit", "rein", "rest",
+	"retr", "rmd", "rnfr", "rnto", "site", "size", "smnt", "stat", "stor",
+	"stou", "stru", "syst", "type", "user", "xcup", "xcwd", "xmkd", "xpwd",
+	"xrmd", NULL,
+};
+
+static bool ftp_sym_known_verb(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; ftp_sym_verbs[i]; i++) {
+		const char *v = ftp_sym_verbs[i];
+
+		if ((v[3] ? 4U : 3U) == n && ftp_sym_ci_equal(s, v, n))
+			return true;
+	}
+	return false;
+}
+
+bool ftp_sym_may_continue_line(const char *data, size_t len)
+{
+	size_t n = ftp_sym_letters(data, len), end = 0, i;
+
+	/* A command: a known verb, then the end or a blank, CR or LF.
+	 * "Mode (" is the text of a 227 or 229, not MODE's argument.
+	 */
+	if ((n == 3 || n == 4) && ftp_sym_known_verb(data, n) &&
+	    (n == len || ftp_sym_is_blank(data[n]) || data[n] == '\r' ||
+	     data[n] == '\n') &&
+	    !(n == 4 && ftp_sym_ci_equal(data, "mode", 4) && n + 1 < len &&
+	      data[n + 1] == '('))
+		return false;
+	/* A reply: three digits, then the end, a blank, '-', CR or LF. */
+	if (len >= 3 && ftp_sym_is_digit(data[0]) && ftp_sym_is_digit(data[1]) &&
+	    ftp_sym_is_digit(data[2]) &&
+	    (len == 3 || data[3] == ' ' || data[3] == '-' || data[3] == '\r' ||
+	     data[3] == '\n'))
+		return false;
+
+	while (end < len && data[end] != '\n')
+		end++;
+	if (end < 3)
+		return true;
+	/* No letter: the last number of an endpoint and what closes it
+	 * ("64\r", "4).", "|)").
+	 */
+	for (i = 0; i < end; i++)
+		if (ftp_sym_is_alpha(data[i]))
+			break;
+	if (i == end)
+		return true;
+	/* A separator next to a digit: ',' of PORT and 227, the delimiter
+	 * of EPRT and 229 (any of ASCII 33 to 126, '|' mostly), '.' and ':'
+	 * of an address.
+	 */
+	for (i = 0; i < end; i++) {
+		u8 ch = data[i];
+
+		if (ch < 33 || ch > 126 || ftp_sym_is_digit(ch) ||
+		    ftp_sym_is_alpha(ch))
+			continue;
+		if ((i > 0 && ftp_sym_is_digit(data[i - 1])) ||
+		    (i + 1 < end && ftp_sym_is_digit(data[i + 1])))
+			return true;
+	}
+	return false;
+}
+
 int ftp_sym_format(char *buf, size_t size, unsigned int kind, char delim,
 		   const struct ftp_sym_endpoint *ep)
 {

@@ -121,6 +121,20 @@ static inline bool ftp_sym_kind_is_reply(unsigned int kind)
 	       kind == FTP_SYM_K_229 || kind == FTP_SYM_K_234;
 }
 
+/* True when @data, a segment whose place in the stream is unknown (a
+ * connection that came through ctnetlink, before the peer acknowledged
+ * anything), may be the rest of a line whose endpoint a NAT router
+ * rewrites, the start of which went to another router: then it must not
+ * be taken as a line start.  A line starts with a known command verb
+ * (then a blank, CR or LF) or a reply code (three digits, then a blank,
+ * '-', CR or LF).  Anything else is suspect when its first line (up to
+ * LF, or all of @data) is shorter than three bytes, holds a separator
+ * (printable, not a letter or digit) next to a digit, or has no letter:
+ * what the endpoint of PORT, EPRT, 227 or 229 is made of, or what follows
+ * it.
+ */
+bool ftp_sym_may_continue_line(const char *data, size_t len);
+
 /* Write the replacement for the match span of a line of @kind:
  *   PORT, 227: "h1,h2,h3,h4,p1,p2"		(ep->family must be 4)
  *   EPRT:      "1<d>a.b.c.d<d>port" or "2<d>ipv6<d>port" (RFC 5952 text)

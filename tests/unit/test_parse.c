@@ -1662,6 +1662,72 @@ static void test_short_exhaustive(void)
 	finish(&c, xasprintf("all 65536 two-byte lines frame correctly"));
 }
 
+/* ftp_sym_may_continue_line(): line starts are taken, and no piece of an
+ * endpoint line that follows its first byte is, at any split point; the
+ * buffers are copied to exactly their length, so that a read past it
+ * shows under valgrind and ASan.
+ */
+static bool may_continue(const char *s, size_t len)
+{
+	char *b = malloc(len ? len : 1);
+	bool r;
+
+	if (!b) {
+		perror("malloc");
+		exit(2);
+	}
+	memcpy(b, s, len);
+	r = ftp_sym_may_continue_line(b, len);
+	free(b);
+	return r;
+}
+
+static void test_may_continue(void)
+{
+	static const char *const starts[] = {
+		"PORT 192,0,2,1,156,64\r\n", "EPRT |1|192.0.2.1|40000|\r\n",
+		"EPRT |2|2001:db8::1|40000|\r\n", "PASV\r\n", "EPSV\r\n",
+		"TYPE I\r\n", "pwd\r\n", "RETR report,2024.txt\r\n",
+		"STOR a|b\r\n", "MODE S\r\n", "PORT", "PAS", "227 ",
+		"227 Entering Passive Mode (198,51,100,1,156,64).\r\n",
+		"229 Entering Extended Passive Mode (|||40000|)\r\n",
+		"230-Welcome, 2 users\r\n", "200 PORT command successful.\r\n",
+		" EPSV\r\n", "Welcome to the server\r\n", "XCRC file\r\n",
+	};
+	static const char *const endpoints[] = {
+		"PORT 192,0,2,1,156,64\r\n",
+		"port 203,0,113,254,4,1\n",
+		"EPRT |1|192.0.2.1|40000|\r\n",
+		"EPRT !2!2001:db8::1!40000!\r\n",
+		"227 Entering Passive Mode (198,51,100,1,156,64).\r\n",
+		"227 =198,51,100,1,156,64\r\n",
+		"229 Entering Extended Passive Mode (|||40000|)\r\n",
+	};
+	struct check c = { 0 };
+	size_t i, k, len;
+
+	for (i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
+		if (may_continue(starts[i], strlen(starts[i])))
+			fail(&c, "line start \"%s\" taken for the rest of a line",
+			     starts[i]);
+	finish(&c, xasprintf("may_continue_line: %zu line starts are taken",
+			     sizeof(starts) / sizeof(starts[0])));
+
+	for (i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
+		len = strlen(endpoints[i]);
+		for (k = 1; k < len; k++)
+			if (!may_continue(endpoints[i] + k, len - k))
+				fail(&c, "\"%s\" from byte %zu taken as a line start",
+				     endpoints[i], k);
+	}
+	finish(&c, xasprintf("may_continue_line: no rest of %zu endpoint lines is taken",
+			     sizeof(endpoints) / sizeof(endpoints[0])));
+
+	if (!may_continue("", 0) || !may_continue("\n", 1))
+		fail(&c, "an empty segment or a bare LF taken as a line start");
+	finish(&c, xasprintf("may_continue_line: nothing and a bare LF are suspect"));
+}
+
 int main(void)
 {
 	size_t i, passed = 0;
@@ -1680,6 +1746,7 @@ int main(void)
 	test_format();
 	test_names();
 	test_short_exhaustive();
+	test_may_continue();
 
 	printf("TAP version 13\n1..%zu\n", nresults);
 	for (i = 0; i < nresults; i++) {
