@@ -196,7 +196,9 @@ void nf_ftp_sym_stream_put_idle(struct ftp_sym_ctx *c)
 
 /* from_nlattr(), under the connection's lock: ctnetlink (conntrackd) set
  * this connection up again.  A direction with nothing in flight takes its
- * next payload as a line start, as after a loose pickup.  A held line goes
+ * next payload as a line start, as after a loose pickup, unless under NAT
+ * it may be the rest of a line another router held back (D_UNSURE: see
+ * nf_ftp_sym_segment()).  A held line goes
  * back to its sender, and the direction waits for it in order: its rest
  * must not pass as a line start, nor its retransmission as old bytes.
  * Recorded lines stay, to meet their retransmissions.  Returns the stream
@@ -218,7 +220,7 @@ struct ftp_sym_stream *nf_ftp_sym_stream_resync(struct nf_conn *ct,
 		} else if (h && h->nrec) {
 			info->dflags[d] &= FTP_SYM_D_SEEN | FTP_SYM_D_DATA;
 		} else {
-			info->dflags[d] = 0;
+			info->dflags[d] = FTP_SYM_D_UNSURE;
 		}
 		if (h)
 			ftp_sym_half_release_buf(h);
@@ -677,6 +679,7 @@ void nf_ftp_sym_peer_ack(struct ftp_sym_ctx *c, u32 ack)
 		return;
 	info->next_seq[d] = nf_ftp_sym_ack_orig(c->ct, d, ack);
 	info->dflags[d] |= FTP_SYM_D_SEEN;
+	info->dflags[d] &= ~FTP_SYM_D_UNSURE;
 }
 
 /* The payload of one segment of direction c->dir. */
@@ -700,9 +703,23 @@ int nf_ftp_sym_segment(struct ftp_sym_ctx *c)
 		*df |= FTP_SYM_D_DATA;
 	}
 	if (!(*df & FTP_SYM_D_SEEN)) {
+		/* On a connection conntrackd just committed, the old router
+		 * may have held back the start of a line to rewrite, and a
+		 * sender that does not wait sends us its rest first.  Taken
+		 * as a line start, the rest would pass, and the start's
+		 * retransmission after it as old bytes: both untranslated.
+		 * Wait for the retransmission from the line start, or for
+		 * the peer's acknowledgment to tell where lines start.
+		 */
+		if ((*df & FTP_SYM_D_UNSURE) && c->nat &&
+		    ftp_sym_may_continue_line((const char *)c->data, c->len)) {
+			c->why = "may continue a line another router held";
+			return NF_DROP;
+		}
 		/* A mid-stream pickup before the peer acknowledged anything:
 		 * assume the first payload starts a line.
 		 */
+		*df &= ~FTP_SYM_D_UNSURE;
 		*df |= FTP_SYM_D_SEEN;
 		next = c->seq;
 	}

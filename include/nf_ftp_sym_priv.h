@@ -201,6 +201,9 @@ struct nf_ct_ftp_sym {
 #define FTP_SYM_D_DATA		BIT(3)	/* a payload of this direction seen */
 #define FTP_SYM_D_SKIP		BIT(1)	/* ignore bytes up to the next LF */
 #define FTP_SYM_D_BUF		BIT(2)	/* the stream buffers a line start */
+#define FTP_SYM_D_UNSURE	BIT(4)	/* came through ctnetlink: the first
+					 * payload may be the rest of a line
+					 */
 
 /* Every access to a connection's nf_ct_ftp_sym and its stream happens
  * under this lock.  ct->lock cannot be used: seqadj takes it while the
