@@ -835,9 +835,9 @@ static void ftp_sym_put_ipv6(struct ftp_sym_writer *w, const u8 *addr)
 	}
 }
 
-/* Commands of RFC 959, 2228, 2389, 2428, 2640, 3659 and 4217, and the
- * X-variants of RFC 775, in lowercase: a line that starts with one of
- * them is a line start.
+/* Commands of RFC 959, 2228, 2389, 2428, 2640, 3659 and 4217, the
+ * X-variants of RFC 775 and common extensions, in lowercase: a line that
+ * starts with one of them is a line start.
  */
 static const char *const ftp_sym_verbs[] = {
 	"abor", "acct", "adat", "allo", "appe", "auth", "ccc", "cdup", "conf",
@@ -846,7 +846,11 @@ static const char *const ftp_sym_verbs[] = {
 	"pass", "pasv", "pbsz", "port", "prot", "pwd", "quit", "rein", "rest",
 	"retr", "rmd", "rnfr", "rnto", "site", "size", "smnt", "stat", "stor",
 	"stou", "stru", "syst", "type", "user", "xcup", "xcwd", "xmkd", "xpwd",
-	"xrmd", NULL,
+	"xrmd",
+	/* RFC 1639, 7151, drafts and common extensions */
+	"avbl", "clnt", "csid", "dsiz", "hash", "host", "lprt", "lpsv", "mfct",
+	"mff", "mfmt", "rmda", "spsv", "thmb", "xcrc", "xmd5",
+	NULL,
 };
 
 static bool ftp_sym_known_verb(const char *s, size_t n)
@@ -886,6 +890,13 @@ bool ftp_sym_may_continue_line(const char *data, size_t len)
 		end++;
 	if (end < 3)
 		return true;
+	/* Not text (TLS records after AUTH TLS, whose state did not come
+	 * along; telnet IAC): not an FTP line, and nothing to rewrite.
+	 */
+	for (i = 0; i < end; i++)
+		if ((u8)data[i] > 126 ||
+		    ((u8)data[i] < 32 && data[i] != '\t' && data[i] != '\r'))
+			return false;
 	/* No letter: the last number of an endpoint and what closes it
 	 * ("64\r", "4).", "|)").
 	 */

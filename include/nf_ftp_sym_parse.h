@@ -127,7 +127,9 @@ static inline bool ftp_sym_kind_is_reply(unsigned int kind)
  * rewrites, the start of which went to another router: then it must not
  * be taken as a line start.  A line starts with a known command verb
  * (then a blank, CR or LF) or a reply code (three digits, then a blank,
- * '-', CR or LF).  Anything else is suspect when its first line (up to
+ * '-', CR or LF).  A first line that is not text (TLS records, telnet
+ * IAC) is not suspect either.  Anything else is suspect when its first
+ * line (up to
  * LF, or all of @data) is shorter than three bytes, holds a separator
  * (printable, not a letter or digit) next to a digit, or has no letter:
  * what the endpoint of PORT, EPRT, 227 or 229 is made of, or what follows

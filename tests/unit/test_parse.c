@@ -1693,6 +1693,9 @@ static void test_may_continue(void)
 		"229 Entering Extended Passive Mode (|||40000|)\r\n",
 		"230-Welcome, 2 users\r\n", "200 PORT command successful.\r\n",
 		" EPSV\r\n", "Welcome to the server\r\n", "XCRC file\r\n",
+		"HOST 192.0.2.10\r\n", "CLNT NcFTP 3.2.6\r\n",
+		"HASH file-1.iso\r\n", "AVBL /pub/2024\r\n",
+		"\x17\x03\x03\x00\x40,1|2:3", "\xff\xf4\xff\xf2,1",
 	};
 	static const char *const endpoints[] = {
 		"PORT 192,0,2,1,156,64\r\n",
