@@ -25,6 +25,7 @@
 
 #include "nf_ftp_sym_compat.h"
 
+#include <linux/bitfield.h>
 #include <linux/jiffies.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -219,8 +220,11 @@ struct ftp_sym_stream *nf_ftp_sym_stream_resync(struct nf_conn *ct,
 			info->dflags[d] = FTP_SYM_D_SEEN | FTP_SYM_D_DATA;
 		} else if (h && h->nrec) {
 			info->dflags[d] &= FTP_SYM_D_SEEN | FTP_SYM_D_DATA;
-		} else {
+		} else if (!nf_ct_is_confirmed(ct)) {
+			/* Created, not updated: conntrackd's commit. */
 			info->dflags[d] = FTP_SYM_D_UNSURE;
+		} else {
+			info->dflags[d] = 0;
 		}
 		if (h)
 			ftp_sym_half_release_buf(h);
@@ -679,7 +683,7 @@ void nf_ftp_sym_peer_ack(struct ftp_sym_ctx *c, u32 ack)
 		return;
 	info->next_seq[d] = nf_ftp_sym_ack_orig(c->ct, d, ack);
 	info->dflags[d] |= FTP_SYM_D_SEEN;
-	info->dflags[d] &= ~FTP_SYM_D_UNSURE;
+	info->dflags[d] &= ~(FTP_SYM_D_UNSURE | FTP_SYM_D_WAITS);
 }
 
 /* The payload of one segment of direction c->dir. */
@@ -708,18 +712,22 @@ int nf_ftp_sym_segment(struct ftp_sym_ctx *c)
 		 * sender that does not wait sends us its rest first.  Taken
 		 * as a line start, the rest would pass, and the start's
 		 * retransmission after it as old bytes: both untranslated.
-		 * Wait for the retransmission from the line start, or for
-		 * the peer's acknowledgment to tell where lines start.
+		 * Wait for the retransmission from the line start (Linux
+		 * merges the unacknowledged pieces), or for the peer's
+		 * acknowledgment to tell where lines start; a few times only:
+		 * a command we do not know, resent alone, must get through.
 		 */
 		if ((*df & FTP_SYM_D_UNSURE) && c->nat &&
+		    FIELD_GET(FTP_SYM_D_WAITS, *df) < FTP_SYM_D_WAITS_MAX &&
 		    ftp_sym_may_continue_line((const char *)c->data, c->len)) {
+			*df += FIELD_PREP(FTP_SYM_D_WAITS, 1);
 			c->why = "may continue a line another router held";
 			return NF_DROP;
 		}
 		/* A mid-stream pickup before the peer acknowledged anything:
 		 * assume the first payload starts a line.
 		 */
-		*df &= ~FTP_SYM_D_UNSURE;
+		*df &= ~(FTP_SYM_D_UNSURE | FTP_SYM_D_WAITS);
 		*df |= FTP_SYM_D_SEEN;
 		next = c->seq;
 	}

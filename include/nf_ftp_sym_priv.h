@@ -201,9 +201,11 @@ struct nf_ct_ftp_sym {
 #define FTP_SYM_D_DATA		BIT(3)	/* a payload of this direction seen */
 #define FTP_SYM_D_SKIP		BIT(1)	/* ignore bytes up to the next LF */
 #define FTP_SYM_D_BUF		BIT(2)	/* the stream buffers a line start */
-#define FTP_SYM_D_UNSURE	BIT(4)	/* came through ctnetlink: the first
+#define FTP_SYM_D_UNSURE	BIT(4)	/* created by ctnetlink: the first
 					 * payload may be the rest of a line
 					 */
+#define FTP_SYM_D_WAITS		GENMASK(6, 5)	/* first payloads dropped */
+#define FTP_SYM_D_WAITS_MAX	3
 
 /* Every access to a connection's nf_ct_ftp_sym and its stream happens
  * under this lock.  ct->lock cannot be used: seqadj takes it while the
