@@ -188,6 +188,7 @@ static void ftp_sym_ka_add(struct ftp_sym_net *fsn, struct nf_conn *ct,
 struct ftp_sym_ka_scan {
 	struct ftp_sym_net *fsn;
 	unsigned long grace;
+	unsigned long delay;	/* the next check: within the interval */
 };
 
 /* nf_ct_iterate_cleanup_net() callback, under a bucket lock: never kills. */
@@ -198,7 +199,7 @@ static int ftp_sym_ka_scan_one(struct nf_conn *ct, void *data)
 	if (ct->master && nf_ftp_sym_helper_is_ours(ct->master) &&
 	    ftp_sym_data_alive(ct)) {
 		ftp_sym_extend(ct->master, s->grace);
-		ftp_sym_ka_add(s->fsn, ct, 0);
+		ftp_sym_ka_add(s->fsn, ct, s->delay);
 	}
 	return 0;
 }
@@ -208,6 +209,7 @@ static void ftp_sym_ka_scan(struct ftp_sym_net *fsn)
 	struct ftp_sym_ka_scan s = {
 		.fsn	= fsn,
 		.grace	= ftp_sym_ka_grace(fsn),
+		.delay	= max_t(unsigned long, ftp_sym_ka_interval(fsn), 1) * HZ,
 	};
 	struct nf_ct_iter_data iter = {
 		.net	= fsn->net,
