@@ -474,6 +474,17 @@ go() {
 	done
 }
 
+# replicated R ct|expect N [PATTERN]: router R's conntrackd holds N entries
+# (matching PATTERN) of that kind from its peer: a failover before that
+# loses them by design (a connection younger than the sync).
+# shellcheck disable=SC2317 # called by busywait
+replicated() {
+	local n
+
+	n=$(ctd "$1" -e "$2" 2>/dev/null | grep -c -e "${4:-.}")
+	[[ $n -ge $3 ]]
+}
+
 # shellcheck disable=SC2317 # called by busywait
 # expects R N: router R has N expectations or more.
 expects() {
@@ -563,11 +574,15 @@ run_case() {
 	expect)
 		# Four expectations on r1, then a moment for conntrackd.
 		busywait 20000 expects 1 4 || echo "# $type $c: r1 has fewer than 4 expectations"
-		sleep "$STRETCH"
+		busywait 10000 replicated 2 expect 4 ||
+			echo "# $type $c: r2's conntrackd has fewer than 4 expectations"
 		failover
 		;;
 	transfer)
 		busywait 30000 all_over "$c" 0 131072
+		# The four control and four data connections.
+		busywait 10000 replicated 2 ct 8 ESTABLISHED ||
+			echo "# $type $c: r2's conntrackd has fewer than 8 connections"
 		failover
 		# After the committed entries' timeout, long before the end.
 		sleep "$((5 * STRETCH))"
@@ -582,6 +597,9 @@ run_case() {
 	failback)
 		busywait 30000 all_ready "$c" 0
 		busywait 30000 all_over "$c" 0 131072
+		# The four control connections and curl's two downloads.
+		busywait 10000 replicated 2 ct 6 ESTABLISHED ||
+			echo "# $type $c: r2's conntrackd has fewer than 6 connections"
 		failover
 		go "$c" 0
 		busywait 30000 all_ready "$c" 1
