@@ -879,9 +879,8 @@ bool ftp_sym_may_continue_line(const char *data, size_t len)
 	    !(n == 4 && ftp_sym_ci_equal(data, "mode", 4) && n + 1 < len &&
 	      data[n + 1] == '('))
 		return false;
-	/* A reply: three digits, then the end, a blank, '-', CR or LF. */
-	if (len >= 3 && ftp_sym_is_digit(data[0]) && ftp_sym_is_digit(data[1]) &&
-	    ftp_sym_is_digit(data[2]) &&
+	/* A reply: its code, then the end, a blank, '-', CR or LF. */
+	if (ftp_sym_reply_code(data, len) &&
 	    (len == 3 || data[3] == ' ' || data[3] == '-' || data[3] == '\r' ||
 	     data[3] == '\n'))
 		return false;

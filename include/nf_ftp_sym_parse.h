@@ -129,11 +129,10 @@ static inline bool ftp_sym_kind_is_reply(unsigned int kind)
  * (then a blank, CR or LF) or a reply code (three digits, then a blank,
  * '-', CR or LF).  A first line that is not text (TLS records, telnet
  * IAC) is not suspect either.  Anything else is suspect when its first
- * line (up to
- * LF, or all of @data) is shorter than three bytes, holds a separator
- * (printable, not a letter or digit) next to a digit, or has no letter:
- * what the endpoint of PORT, EPRT, 227 or 229 is made of, or what follows
- * it.
+ * line (up to LF, or all of @data) is shorter than three bytes, holds a
+ * separator (printable, not a letter or digit) next to a digit, or has no
+ * letter: what the endpoint of PORT, EPRT, 227 or 229 is made of, or what
+ * follows it.
  */
 bool ftp_sym_may_continue_line(const char *data, size_t len);
 
