@@ -16,7 +16,7 @@
 # them.  Failover: r1 loses both LAN links; r2 runs
 # examples/ha/primary-backup.sh as keepalived would when it makes r2 the
 # primary (commit, flush, resync, bulk send), and raises the virtual
-# addresses.  Failback: the same the other way.  The ruleset is the same on both: a
+# addresses once the commit is done.  Failback: the same the other way.  The ruleset is the same on both: a
 # strict forward filter, the helper on port 21 before DNAT, and both
 # layouts at once:
 #   A  masqueraded client: the client connects to the server, SNAT to
@@ -31,8 +31,8 @@
 #   expect    between the PORT/227 reply and the data connection: r1 drops
 #             data SYNs, so the retransmission reaches r2, which has only
 #             the replicated expectation
-#   transfer  in the middle of a download; committed entries live 3 s on
-#             r2, less than the rest of the transfer, while the control
+#   transfer  in the middle of a download; committed entries live 5 s on
+#             r2, much less than the rest of the transfer, while the control
 #             connection is idle: keep-alive on r2 must hold it (the 226
 #             comes over it), then a second download
 #   rewrite   after a rewritten, length-changing PORT/227 (lftp: between
@@ -285,20 +285,53 @@ links() {
 }
 
 # notify R primary|backup: examples/ha/primary-backup.sh on router R, as
-# keepalived runs it.
+# keepalived runs it.  Its conntrackd commands go through a wrapper that
+# appends each one to ctd<R>/done once it has returned.
 notify() {
 	local ns=ns_r$1
 
 	ip netns exec "${!ns}" env CONNTRACKD_CONFIG="$HA/ctd$1/conntrackd.conf" \
+		CONNTRACKD="$HA/conntrackd-done" DONE="$HA/ctd$1/done" \
 		sh "$NF_FTP_SYM_REPO/examples/ha/primary-backup.sh" "$2" \
 		>>"$HA/ctd$1/notify" 2>&1
 }
+cat >"$HA/conntrackd-done" <<'EOF2'
+#!/bin/sh
+conntrackd "$@"
+rc=$?
+echo "$*" >>"$DONE"
+exit "$rc"
+EOF2
+chmod +x "$HA/conntrackd-done"
 
-# become_primary R: the notify script, then the virtual addresses (SYNC=0:
-# no conntrackd, only the addresses).
+# shellcheck disable=SC2317 # called by busywait
+# committed R: the notify script on router R has committed the peer's
+# entries to the kernel.
+committed() {
+	grep -q -e ' -c$' "$HA/ctd$1/done" 2>/dev/null
+}
+
+# become_primary R: the notify script and the virtual addresses (SYNC=0:
+# no conntrackd, only the addresses).  keepalived brings the addresses up
+# at once and runs the script beside; here they come up as soon as the
+# script has committed (bounded), so that the traffic finds the committed
+# entries, and no later: the rest of the script (flush, resync, bulk
+# send: seconds on a loaded guest) must not run down the committed
+# entries' timeout before any packet refreshes them.
 become_primary() {
-	[[ $SYNC -eq 1 ]] && notify "$1" primary
-	vip "$1" up
+	local pid
+
+	if [[ $SYNC -eq 1 ]]; then
+		rm -f "$HA/ctd$1/done"
+		notify "$1" primary &
+		pid=$!
+		busywait "$((20000 * STRETCH))" committed "$1" ||
+			echo "# r$1: no commit after $((20 * STRETCH)) s"
+		vip "$1" up
+		wait "$pid"
+	else
+		vip "$1" up
+	fi
 }
 
 become_backup() {
@@ -388,7 +421,11 @@ start_session() {
 	rm -f "$HA/$name".*
 	if [[ $client == curl ]]; then
 		# -v: its "Connected to" lines tell a new control connection.
-		args=(-v -s -S -4 --max-time "$(scaled_s 30)" --connect-timeout "$(scaled_s 10)")
+		# 45 s: the long download (16 s) and two failovers on a busy
+		# host, with room; what it bounds is a session that has lost
+		# its data or its 226 (the stock pair's), which waits for it.
+		args=(-v -s -S -4 --max-time "$((45 * STRETCH))"
+			--connect-timeout "$(scaled_s 10)")
 		if [[ $layout == A ]]; then
 			args+=(--ftp-port - --disable-eprt)
 		else
@@ -534,12 +571,13 @@ run_case() {
 	local -a sess=("${SESSIONS[@]}")
 
 	[[ $type == ftp ]] && sync=ftp
+	CASE_T0=$EPOCHSECONDS
 	SYNC=1
 	[[ $c == nosync ]] && SYNC=0 sess=(A.lftp B.lftp)
 	# Short only where a transfer must outlive it: an idle control
 	# connection (lftp between its downloads) lives as long as this
 	# on the new primary, by design.
-	[[ $c == transfer ]] && commit=$((3 * STRETCH))
+	[[ $c == transfer ]] && commit=$((5 * STRETCH))
 	reset_pair "$type"
 	ctd_stop
 	if [[ $SYNC -eq 1 ]] && ! ctd_start "$sync" "$commit"; then
@@ -652,7 +690,7 @@ for c in "${CASES[@]}"; do
 			fail "ftp-sym, $c, $(case_name "$s"): $r"
 		fi
 	done
-	echo "# ftp-sym, $c: on r2 $(stats_show)"
+	echo "# ftp-sym, $c: $((EPOCHSECONDS - CASE_T0)) s; on r2 $(stats_show)"
 done
 
 # ------------------------------------------------------------ held
@@ -752,6 +790,7 @@ if ! module_loaded nf_nat_ftp; then
 fi
 for c in "${STOCK_CASES[@]}"; do
 	run_case ftp "$c"
+	echo "# stock, $c: $((EPOCHSECONDS - CASE_T0)) s"
 	for s in "${SESSIONS_NOW[@]}"; do
 		r=${RESULT[ftp.$c.$s]}
 		echo "# stock, $c, $(case_name "$s"): $r"
