@@ -311,27 +311,31 @@ committed() {
 	grep -q -e ' -c$' "$HA/ctd$1/done" 2>/dev/null
 }
 
-# become_primary R: the notify script and the virtual addresses (SYNC=0:
-# no conntrackd, only the addresses).  keepalived brings the addresses up
-# at once and runs the script beside; here they come up as soon as the
-# script has committed (bounded), so that the traffic finds the committed
-# entries, and no later: the rest of the script (flush, resync, bulk
-# send: seconds on a loaded guest) must not run down the committed
-# entries' timeout before any packet refreshes them.
+# become_primary R [nowait]: the notify script and the virtual addresses
+# (SYNC=0: no conntrackd, only the addresses).  keepalived brings the
+# addresses up at once and runs the script beside; here they come up as
+# soon as the script has committed (bounded), so that the traffic finds
+# the committed entries, and no later: the rest of the script (flush,
+# resync, bulk send: seconds on a loaded guest) must not run down the
+# committed entries' timeout before any packet refreshes them.  nowait:
+# return with the rest of the script still running (notify_done waits).
+NOTIFY_PID=
 become_primary() {
-	local pid
-
 	if [[ $SYNC -eq 1 ]]; then
 		rm -f "$HA/ctd$1/done"
 		notify "$1" primary &
-		pid=$!
+		NOTIFY_PID=$!
+		cleanup_pid "$NOTIFY_PID"
 		busywait "$((20000 * STRETCH))" committed "$1" ||
 			echo "# r$1: no commit after $((20 * STRETCH)) s"
-		vip "$1" up
-		wait "$pid"
-	else
-		vip "$1" up
 	fi
+	vip "$1" up
+	[[ ${2:-} == nowait ]] || notify_done
+}
+
+notify_done() {
+	[[ -n $NOTIFY_PID ]] && wait "$NOTIFY_PID"
+	NOTIFY_PID=
 }
 
 become_backup() {
@@ -352,12 +356,14 @@ snapshot() {
 	} >>"$HA/snapshot" 2>&1
 }
 
+# failover [nowait]: r1 fails, r2 takes over (nowait: become_primary's,
+# and no snapshots: the caller takes them).
 failover() {
-	snapshot 1
+	[[ ${1:-} == nowait ]] || snapshot 1
 	links 1 down
 	vip 1 down
-	become_primary 2
-	snapshot 2
+	become_primary 2 "${1:-}"
+	[[ ${1:-} == nowait ]] || snapshot 2
 }
 
 failback() {
@@ -702,11 +708,15 @@ done
 # the start's retransmission after it as old bytes: the server would get
 # the line untranslated and refuse it); it drops it and waits for the
 # client's retransmission from the line start, which it rewrites.  The
-# client's retransmission timeout is raised to 6 s for this (as slow
-# links have it), so that the rest goes out as new data after the
-# failover: with the default 200 ms the client would be retransmitting
-# the start alone by then, and wait for it to be acknowledged (the stall
-# of README, Limitations).  (held_seen: r1 holds the first piece.)
+# client's retransmission timeout is raised to 12 s for this (as slow
+# links have it), and the rest is sent as soon as r2 has committed and
+# raised the addresses (the rest of the notify script runs beside), so
+# that the rest goes out as new data: once the client has retransmitted
+# the start (with the default 200 ms, at once; with 6 s, on a busy host
+# where the whole script took longer), it sends nothing new before the
+# start is acknowledged, and r2, holding the start for the rest, never
+# acknowledges it (the stall of README, Limitations).  (held_seen: r1
+# holds the first piece.)
 # shellcheck disable=SC2317 # called by busywait
 held_seen() {
 	[[ $(ftp_stat "$ns_r1" nat_held_lines) -ge 1 ]]
@@ -717,7 +727,7 @@ if [[ ${NF_FTP_SYM_HA_SYM:-1} != 0 && " ${CASES[*]} " == *" rewrite "* ]]; then
 	# Before the session: the timeout comes from the route at each
 	# round-trip sample.
 	ip -n "$ns_client" route change default via "$VIP_C" \
-		rto_min "$((6 * STRETCH))s"
+		rto_min "$((12 * STRETCH))s"
 	if ctd_start ftp-sym "$((30 * STRETCH))" &&
 		peer_start h "$ns_client" "$SERVER_IP4"; then
 		# conntrackd has the master once it is established.
@@ -725,8 +735,13 @@ if [[ ${NF_FTP_SYM_HA_SYM:-1} != 0 && " ${CASES[*]} " == *" rewrite "* ]]; then
 		stats_snap "$ns_r2"
 		peer_do h sendraw "PORT ${CLIENT_IP4//./,},"
 		busywait 5000 held_seen || echo "# held: r1 counted no held line"
-		failover
+		t0=$EPOCHSECONDS
+		failover nowait
 		peer_do h sendraw '156,64\r\n'
+		echo "# held: the rest sent $((EPOCHSECONDS - t0)) s after the failover began"
+		snapshot 1
+		notify_done
+		snapshot 2
 		if peer_do h reply && [[ $PEER_LINE == *" 200 "* ]]; then
 			stats_diff "$ns_r2"
 			if [[ ${STATSD[dropped]:-0} -ge 1 && ${STATSD[nat_rewrites]:-0} -ge 1 ]]; then
