@@ -726,8 +726,8 @@ if [[ ${NF_FTP_SYM_HA_SYM:-1} != 0 && " ${CASES[*]} " == *" rewrite "* ]]; then
 	reset_pair ftp-sym
 	# Before the session: the timeout comes from the route at each
 	# round-trip sample.
-	ip -n "$ns_client" route change default via "$VIP_C" \
-		rto_min "$((12 * STRETCH))s"
+	rto="$((12 * STRETCH))s"
+	ip -n "$ns_client" route change default via "$VIP_C" rto_min "$rto"
 	if ctd_start ftp-sym "$((30 * STRETCH))" &&
 		peer_start h "$ns_client" "$SERVER_IP4"; then
 		# conntrackd has the master once it is established.

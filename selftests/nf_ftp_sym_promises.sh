@@ -553,11 +553,10 @@ retrans_seen() {
 # write six) would never reach the router, and the drop would be that of
 # two to four lines.
 unacked_lines() {
-	local n=$1 i d0
+	local n=$1 i d0 rto=$((2 * STRETCH))s
 
 	if [[ $n -gt 1 ]]; then
-		ip -n "$ns_client" route replace default via "$ROUTER_C_IP4" \
-			rto_min "$((2 * STRETCH))s"
+		ip -n "$ns_client" route replace default via "$ROUTER_C_IP4" rto_min "$rto"
 	fi
 	peer_start "u$n" "$ns_client" "$SERVER_IP4" --port 2121 || return 1
 	ip netns exec "$ns_server" tc qdisc add dev eth0 root netem loss 100%
