@@ -658,7 +658,7 @@ gap_sleep() {
 	GAP_MS=0
 	t0=${EPOCHREALTIME/./}
 	while ((EPOCHSECONDS < end)); do
-		sleep 0.2
+		nap 0.2
 		t1=${EPOCHREALTIME/./}
 		g=$(((t1 - t0) / 1000))
 		((g > GAP_MS)) && GAP_MS=$g

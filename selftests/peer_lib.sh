@@ -126,7 +126,7 @@ peer_stop() {
 	if kill -0 "$pid" 2>/dev/null && peer_do "$name" "$how"; then
 		for ((i = 0; i < 20 * NF_FTP_SYM_TIME_SCALE; i++)); do
 			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.05
+			nap 0.05
 		done
 	fi
 	_kill_pids "$pid"
