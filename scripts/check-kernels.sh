@@ -24,9 +24,10 @@ serial=${NF_FTP_SYM_CHECK_SERIAL:-0}
 [[ ${1:-} == --serial ]] && serial=1
 export NF_FTP_SYM_STRICT_SKIPS=1
 # Everything ends within this many seconds (every VM's time limit is what
-# is left of it), so that a stuck test fails the check with the logs
-# printed well before CI's own limit of 90 minutes kills everything.
-budget=${NF_FTP_SYM_CHECK_BUDGET:-3900}
+# is left of it), so that a stuck test fails the check, with the logs
+# printed, before CI's own limit of 90 minutes kills everything (the
+# steps before the lanes take some 5 minutes; a full run here, about 60).
+budget=${NF_FTP_SYM_CHECK_BUDGET:-4500}
 [[ $serial == 1 ]] && budget=${NF_FTP_SYM_CHECK_BUDGET:-7800}
 mkdir -p "$logs"
 
