@@ -29,29 +29,34 @@ PEER_LINE=
 declare -A STATS0=() STATS1=() STATSD=() NS_ANCHOR=()
 EXP_LINES=()
 
-# _peer_ready OUT N PID: OUT has an answer N, or PID is gone.
-_peer_ready() {
+# _peer_answer OUT N: PEER_LINE is answer N in OUT if all of it is there
+# (its newline too: a line that crosses a page boundary of the file can
+# be read half written, "ok 143 held" without its "port=N").
+_peer_answer() {
 	local -a lines
 
-	mapfile -t lines <"$1"
-	[[ ${#lines[@]} -gt $2 ]] && return 0
+	mapfile lines <"$1"
+	[[ ${#lines[@]} -gt $2 && ${lines[$2]} == *$'\n' ]] || return 1
+	PEER_LINE=${lines[$2]%$'\n'}
+}
+
+# _peer_ready OUT N PID: OUT has all of answer N, or PID is gone.
+_peer_ready() {
+	_peer_answer "$1" "$2" && return 0
 	! kill -0 "$3" 2>/dev/null
 }
 
 # peer_wait NAME N: wait for answer N of NAME, put it in PEER_LINE.
 peer_wait() {
 	local name=$1 n=$2 out=${PEER_OUT[$1]}
-	local -a lines
 
 	PEER_LINE=
 	# ftp_peer.py bounds each action itself; this is only a backstop.
 	busywait 90000 _peer_ready "$out" "$n" "${PEER_PID[$name]}"
-	mapfile -t lines <"$out"
-	if [[ ${#lines[@]} -le $n ]]; then
+	if ! _peer_answer "$out" "$n"; then
 		PEER_LINE="fail $n no answer from ftp_peer.py ($(tail -n 1 "$out.log" 2>/dev/null))"
 		return 1
 	fi
-	PEER_LINE=${lines[n]}
 	[[ $PEER_LINE == "ok $n "* ]]
 }
 
