@@ -15,7 +15,12 @@
 # beyond the help area (streams_active 0), and the kernel memory per idle
 # session (objects in use, from /proc/slabinfo) is compared with the stock
 # nf_conntrack_ftp/nf_nat_ftp pair's on the same traffic in the same boot:
-# within 64 bytes.
+# within 256 bytes.  The measure is the growth of every slab cache, client
+# and server sockets included (some 6-8 KB a session), and moves by more
+# than 64 bytes from run to run with the same modules (ftp-sym minus stock:
+# -176 B on 6.12, +84 B on 6.1).  So this catches growth of the help area
+# or of what every session allocates, not a stream left per idle session
+# (a 256-byte object without its buffers): streams_active 0 checks that.
 #
 # The test raises nf_conntrack_max and nf_conntrack_expect_max (global on
 # 6.1, so in the initial namespace) and puts them back at the end.
@@ -32,7 +37,7 @@ checktool "/usr/bin/python3 -c pass" "run test without python3"
 
 SCALE_PEER=$NF_FTP_SYM_SELFTESTS/scale_peer.py
 SESSIONS=${NF_FTP_SYM_SCALE_SESSIONS:-10000}
-MEM_SLACK=64
+MEM_SLACK=256
 
 load_modules
 load_dep_modules nf_conntrack_ftp nf_nat_ftp || skip_test "no stock FTP helper modules"
