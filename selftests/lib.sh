@@ -149,17 +149,16 @@ scaled_s() {
 	echo $(($1 * NF_FTP_SYM_TIME_SCALE))
 }
 
-_now_ms() {
-	local t=${EPOCHREALTIME/,/.}
-
-	echo $((${t%.*} * 1000 + 10#${t#*.} / 1000))
-}
-
 # _set_now_ms: NOW_MS, the time in ms, without the fork of $(_now_ms).
 _set_now_ms() {
 	local t=${EPOCHREALTIME/,/.}
 
 	NOW_MS=$((${t%.*} * 1000 + 10#${t#*.} / 1000))
+}
+
+_now_ms() {
+	_set_now_ms
+	echo "$NOW_MS"
 }
 
 # nap SECONDS: sleep without forking: read's timeout on a pipe whose both
@@ -189,7 +188,7 @@ busywait() {
 	local timeout_ms=$1 deadline tries=0 max_tries rc=1 pause=50
 
 	shift
-	timeout_ms=$((timeout_ms * NF_FTP_SYM_TIME_SCALE))
+	timeout_ms=$((timeout_ms * NF_FTP_SYM_TIME_SCALE)) # scaled_ms, no fork
 	_set_now_ms
 	deadline=$((NOW_MS + timeout_ms))
 	max_tries=$((timeout_ms / 50 + 2))
