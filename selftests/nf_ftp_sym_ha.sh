@@ -31,10 +31,10 @@
 #   expect    between the PORT/227 reply and the data connection: r1 drops
 #             data SYNs, so the retransmission reaches r2, which has only
 #             the replicated expectation
-#   transfer  in the middle of a download; committed entries live 5 s on
-#             r2, much less than the rest of the transfer, while the control
-#             connection is idle: keep-alive on r2 must hold it (the 226
-#             comes over it), then a second download
+#   transfer  in the middle of a 32 s download; committed entries live
+#             12 s on r2, much less than the rest of the transfer, while
+#             the control connection is idle: keep-alive on r2 must hold it
+#             (the 226 comes over it), then a second download
 #   rewrite   after a rewritten, length-changing PORT/227 (lftp: between
 #             two downloads; curl: during the first), then a second
 #             download on the same control connection (seqadj on r2)
@@ -82,14 +82,16 @@ ftp_make_root 65536
 HA=$FTP_DIR/ha
 mkdir -p "$HA"
 cp "$FTP_DIR/root/file.bin" "$FTP_DIR/root/small.bin"
-# At the server's 128 KiB/s: small 0.5 s, big 8 s, long 16 s (times
+# At the server's 128 KiB/s: small 0.5 s, big 8 s, long 16 s, longer
+# 32 s (times
 # STRETCH).  vsftpd makes up for a stall at full speed: only a download
 # with most of its time still to go after a failover outlives the
 # committed entries' timeout.
 head -c $((1024 * 1024 * STRETCH)) /dev/urandom >"$FTP_DIR/root/big.bin"
 head -c $((2048 * 1024 * STRETCH)) /dev/urandom >"$FTP_DIR/root/long.bin"
+head -c $((4096 * 1024 * STRETCH)) /dev/urandom >"$FTP_DIR/root/longer.bin"
 declare -A SHA
-for f in small big long; do
+for f in small big long longer; do
 	SHA[$f]=$(sha256sum "$FTP_DIR/root/$f.bin")
 	SHA[$f]=${SHA[$f]%% *}
 done
@@ -320,6 +322,7 @@ committed() {
 # committed entries' timeout before any packet refreshes them.  nowait:
 # return with the rest of the script still running (notify_done waits).
 NOTIFY_PID=
+FAILOVER_MS=0
 become_primary() {
 	if [[ $SYNC -eq 1 ]]; then
 		rm -f "$HA/ctd$1/done"
@@ -360,9 +363,21 @@ snapshot() {
 # and no snapshots: the caller takes them).
 failover() {
 	[[ ${1:-} == nowait ]] || snapshot 1
+	local t0
+
+	_set_now_ms
+	t0=$NOW_MS
 	links 1 down
 	vip 1 down
+	# NF_FTP_SYM_HA_SLOW_FAILOVER=S: r2 starts S seconds later (a slow
+	# detection or a loaded router), to see what the cases stand.
+	[[ -n ${NF_FTP_SYM_HA_SLOW_FAILOVER:-} ]] && nap "$NF_FTP_SYM_HA_SLOW_FAILOVER"
 	become_primary 2 "${1:-}"
+	_set_now_ms
+	# How long the LANs saw neither router: TCP's retransmissions
+	# back off meanwhile.
+	FAILOVER_MS=$((NOW_MS - t0))
+	echo "# failover: r2 up after $FAILOVER_MS ms"
 	[[ ${1:-} == nowait ]] || snapshot 2
 }
 
@@ -413,7 +428,7 @@ done
 EOF2
 
 # start_session CASE LAYOUT CLIENT FILE... [-- PAUSE-AFTER...]: download
-# FILEs (small, big or long) in the layout's mode over one control connection,
+# FILEs (small, big, long or longer) in the layout's mode over one control connection,
 # into $HA/CASE.LAYOUT.CLIENT.<n>; lftp pauses after the transfers listed
 # (pause_cmd CASE.LAYOUT.CLIENT.<n>).  CASE nosync: lftp's first download
 # in a mode nobody rewrites.
@@ -430,10 +445,11 @@ start_session() {
 	rm -f "$HA/$name".*
 	if [[ $client == curl ]]; then
 		# -v: its "Connected to" lines tell a new control connection.
-		# 45 s: the long download (16 s) and two failovers on a busy
-		# host, with room; what it bounds is a session that has lost
-		# its data or its 226 (the stock pair's), which waits for it.
-		args=(-v -s -S -4 --max-time "$((45 * STRETCH))"
+		# 60 s: the longer download (32 s) and two failovers on a
+		# busy host, with room; what it bounds is a session that has
+		# lost its data or its 226 (the stock pair's), which waits for
+		# it.
+		args=(-v -s -S -4 --max-time "$((60 * STRETCH))"
 			--connect-timeout "$(scaled_s 10)")
 		if [[ $layout == A ]]; then
 			args+=(--ftp-port - --disable-eprt)
@@ -543,7 +559,7 @@ expects() {
 # outcome CASE SESSION: OUT = "ok" or why not.
 OUT=
 outcome() {
-	local name=$1.$2 rc i=0 f n
+	local name=$1.$2 rc i=0 f n why
 
 	OUT=
 	busywait 120000 test -e "$HA/$name.rc" || true
@@ -563,9 +579,16 @@ outcome() {
 	if [[ $n -gt 1 ]] || grep -q -E '^\* Connected to .* port 21 \(#[1-9]' "$HA/$name.err"; then
 		OUT+="a second control connection (the client gave the first up); "
 	fi
-	if [[ $rc != 0 ]]; then
-		OUT+="exit $rc: $(grep -v -E '^([*<>{}] |(----|<---|--->|\*\*\*\*) )' "$HA/$name.err" |
-			tail -n 2 | tr '\n' ' ' | cut -c1-160)"
+	# The client's own words: also when it exited 0, as curl does when
+	# its last URL worked (it goes on after a failed one).
+	if [[ $rc != 0 || -n $OUT ]]; then
+		why=$(grep -v -E '^([*<>{}] |(----|<---|--->|\*\*\*\*) )' "$HA/$name.err" |
+			tail -n 2 | tr '\n' ' ' | cut -c1-160)
+		if [[ $rc != 0 ]]; then
+			OUT+="exit $rc: $why"
+		elif [[ -n $why ]]; then
+			OUT+="exit 0 after: $why"
+		fi
 	fi
 	OUT=${OUT:-ok}
 }
@@ -585,8 +608,13 @@ run_case() {
 	[[ $c == nosync ]] && SYNC=0 sess=(A.lftp B.lftp)
 	# Short only where a transfer must outlive it: an idle control
 	# connection (lftp between its downloads) lives as long as this
-	# on the new primary, by design.
-	[[ $c == transfer ]] && commit=$((5 * STRETCH))
+	# on the new primary, by design.  Not shorter than a slow failover
+	# either: a data connection's entry lives this long too, until
+	# the sender's next retransmission refreshes it, and TCP's
+	# backoff makes the gap between two about as long as the
+	# failover took so far (5 s lost curl's downloads to a failover
+	# of 6-7 s: NF_FTP_SYM_HA_SLOW_FAILOVER=5).
+	[[ $c == transfer ]] && commit=$((12 * STRETCH))
 	reset_pair "$type"
 	ctd_stop
 	if [[ $SYNC -eq 1 ]] && ! ctd_start "$sync" "$commit"; then
@@ -600,7 +628,7 @@ run_case() {
 		l=${s%%.*}
 		case $c in
 		expect) start_session "$c" "$l" "${s#*.}" small ;;
-		transfer) start_session "$c" "$l" "${s#*.}" long small ;;
+		transfer) start_session "$c" "$l" "${s#*.}" longer small ;;
 		rewrite | nosync)
 			if [[ $s == *.curl ]]; then
 				start_session "$c" "$l" curl big small
@@ -631,8 +659,10 @@ run_case() {
 		busywait 10000 replicated 2 ct 8 ESTABLISHED ||
 			echo "# $type $c: r2's conntrackd has fewer than 8 connections"
 		failover
+		[[ $((FAILOVER_MS + 1000)) -lt $((commit * 1000)) ]] ||
+			echo "# $type $c: the failover took about as long as committed entries live: a data connection's entry may go before its sender's next retransmission"
 		# After the committed entries' timeout, long before the end.
-		sleep "$((5 * STRETCH))"
+		nap "$((13 * STRETCH))"
 		snapshot 2
 		;;
 	rewrite | nosync)
@@ -667,6 +697,7 @@ run_case() {
 		if [[ ( $type == ftp-sym && ${RESULT[$type.$c.$s]} != ok ) ||
 			-n ${NF_FTP_SYM_HA_DEBUG:-} ]]; then
 			dmesg | grep -E 'nf_ct_ftp|conntrack' | tail -n 8 | sed 's/^/# dmesg: /'
+			grep -v -E '^[<>{}] ' "$HA/$c.$s.err" | tail -n 12 | sed "s/^/# $s: /"
 			sed 's/^/# /' "$HA/snapshot"
 			grep -E 'FTP (command|response)' "$HA/vsftpd.log" | tail -n 60 | sed 's/^/# vsftpd: /'
 			break
