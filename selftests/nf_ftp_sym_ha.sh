@@ -82,9 +82,8 @@ ftp_make_root 65536
 HA=$FTP_DIR/ha
 mkdir -p "$HA"
 cp "$FTP_DIR/root/file.bin" "$FTP_DIR/root/small.bin"
-# At the server's 128 KiB/s: small 0.5 s, big 8 s, long 16 s, longer
-# 32 s (times
-# STRETCH).  vsftpd makes up for a stall at full speed: only a download
+# At the server's 128 KiB/s: small 0.5 s, big 8 s, long 16 s, longer 32 s
+# (times STRETCH).  vsftpd makes up for a stall at full speed: only a download
 # with most of its time still to go after a failover outlives the
 # committed entries' timeout.
 head -c $((1024 * 1024 * STRETCH)) /dev/urandom >"$FTP_DIR/root/big.bin"
@@ -362,9 +361,9 @@ snapshot() {
 # failover [nowait]: r1 fails, r2 takes over (nowait: become_primary's,
 # and no snapshots: the caller takes them).
 failover() {
-	[[ ${1:-} == nowait ]] || snapshot 1
 	local t0
 
+	[[ ${1:-} == nowait ]] || snapshot 1
 	_set_now_ms
 	t0=$NOW_MS
 	links 1 down
@@ -612,8 +611,8 @@ run_case() {
 	# either: a data connection's entry lives this long too, until
 	# the sender's next retransmission refreshes it, and TCP's
 	# backoff makes the gap between two about as long as the
-	# failover took so far (5 s lost curl's downloads to a failover
-	# of 6-7 s: NF_FTP_SYM_HA_SLOW_FAILOVER=5).
+	# failover took so far (with 5 s, a takeover delayed by
+	# NF_FTP_SYM_HA_SLOW_FAILOVER=5 lost curl's downloads).
 	[[ $c == transfer ]] && commit=$((12 * STRETCH))
 	reset_pair "$type"
 	ctd_stop
